@@ -1,0 +1,1 @@
+"""Bridgeway adapters: record codecs, field mapping, inference clients, file and AMQP pipelines, CLI."""

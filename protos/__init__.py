@@ -1,0 +1,1 @@
+"""Open Inference Protocol (KServe v2 / Triton) wire contract: .proto sources and generated modules."""
