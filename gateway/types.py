@@ -22,6 +22,7 @@ __all__ = [
     "ModelMetadata",
     "ModelStats",
     "Tensor",
+    "TensorFields",
     "TensorSpec",
 ]
 
@@ -99,6 +100,19 @@ class BatchingInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TensorFields:
+    """model.yaml's mapping of one tensor to business record fields.
+
+    ``columns=True``: the tensor is [N, len(fields)] and field i is column i (model.yaml ``fields: [...]``).
+    ``columns=False``: the tensor is [N] (or [N, 1]) and holds the one field ``fields[0]`` (``field: x``).
+    """
+
+    tensor: str
+    fields: tuple[str, ...]
+    columns: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class ModelConfigInfo:
     """The Triton-compatible subset of a model's configuration (ModelConfig RPC).
 
@@ -112,6 +126,11 @@ class ModelConfigInfo:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     batching: BatchingInfo | None
+    description: str = ""
+    # From model.yaml; empty when the model has none. The servicer also publishes them in ModelConfig
+    # parameters so remote adapters can map records without a copy of the repository.
+    input_fields: tuple[TensorFields, ...] = ()
+    output_fields: tuple[TensorFields, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
