@@ -1,0 +1,420 @@
+"""The transport-agnostic scoring core shared by the folder and AMQP pipelines (and ``bridgeway score``).
+
+A transport decodes its input into a :class:`RecordBatch` (columns plus 1-based record numbers), describes
+where the records came from with an :data:`InputRef`, and calls :meth:`ScoringPipeline.score`. It gets back a
+:class:`ScoredBatch`: result columns for the accepted rows, in input order, each row carrying the model's
+outputs and its lineage, plus a :class:`Rejection` for every row that could not be scored. Encoding the result
+(CSV, JSON, fixed-width) and deciding what to do with errors (reject file, dead-letter, retry) stay with the
+transport (STYLE §5.4).
+
+Row-level problems never fail the batch: a value that cannot be converted, or a row the model rejects with
+``InvalidInput``, becomes a rejection and the other rows go on. Everything else (``ModelNotReady``,
+``QueueFull``, ``DeadlineExceeded``, ``RuntimeFailure``, ...) propagates unchanged from the inference client.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from adapters.client.base import InferenceClient
+from adapters.mapping import (
+    FieldMapping,
+    MappingConfigError,
+    MappingOverride,
+    Rejection,
+    decode_outputs,
+    encode_inputs,
+    find_field,
+    resolve_mapping,
+)
+from gateway.errors import InvalidInput
+from gateway.types import InferRequest, Tensor
+
+__all__ = [
+    "FILE_LINEAGE_COLUMNS",
+    "MESSAGE_LINEAGE_COLUMNS",
+    "Column",
+    "FileRef",
+    "InputRef",
+    "MappingConfigError",
+    "MappingOverride",
+    "MessageRef",
+    "RecordBatch",
+    "Rejection",
+    "ScoredBatch",
+    "ScoringPipeline",
+    "parse_model_ref",
+]
+
+#: A column of a batch: one value per row. numpy arrays are used as they are; lists are accepted as input.
+Column = np.ndarray | Sequence[Any]
+
+#: Lineage columns of a result row scored from a file, in this order, after the output fields.
+FILE_LINEAGE_COLUMNS: tuple[str, ...] = (
+    "model_name",
+    "model_version",
+    "model_sha256",
+    "input_name",
+    "input_sha256",
+    "record_no",
+    "run_id",
+    "processed_at",
+)
+
+#: Lineage columns of a result row scored from AMQP messages, in this order, after the output fields.
+MESSAGE_LINEAGE_COLUMNS: tuple[str, ...] = (
+    "model_name",
+    "model_version",
+    "model_sha256",
+    "message_id",
+    "correlation_id",
+    "run_id",
+    "processed_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """Identity of an input file: every row's lineage gets ``input_name``, ``input_sha256`` and its own
+    ``record_no`` (from :attr:`RecordBatch.record_numbers`).
+
+    ``name`` is the file's base name as the sender dropped it; ``sha256`` the hex digest of its content.
+    """
+
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Identity of the AMQP messages a micro-batch was built from: one entry per ROW of the batch.
+
+    A message holding a list of records contributes one entry per record, all with its ids. Both sequences
+    have exactly as many entries as the batch has rows (checked by :meth:`ScoringPipeline.score`).
+    """
+
+    message_ids: Sequence[str]
+    correlation_ids: Sequence[str]
+
+
+#: Where a batch's records came from. Files and messages have different lineage columns.
+InputRef = FileRef | MessageRef
+
+
+@dataclass(slots=True)
+class RecordBatch:
+    """Decoded records as columns: ``columns[field][i]`` is field ``field`` of row ``i``.
+
+    Invariants: every column has ``len(record_numbers)`` values; ``record_numbers`` are the 1-based record
+    (or line) numbers of the rows in the input, unique within the batch, so that a rejection can be traced
+    back. Field names are as the codec produced them (``MEAN-RADIUS``, ``mean_radius``...); matching to
+    model fields is case-insensitive with ``-`` and ``_`` alike. A missing value is ``None`` (or NaN in a
+    float column).
+    """
+
+    columns: Mapping[str, Column]
+    record_numbers: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.record_numbers = np.asarray(self.record_numbers, dtype=np.int64)
+        n = len(self.record_numbers)
+        for name, values in self.columns.items():
+            if len(values) != n:
+                raise ValueError(f"column {name!r} has {len(values)} values, expected {n} (one per record)")
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.record_numbers)
+
+    @classmethod
+    def from_records(cls, records: Sequence[Mapping[str, Any]], first_record_no: int = 1) -> RecordBatch:
+        """Columns from row objects (e.g. JSON request bodies); a key absent from a row becomes ``None``.
+
+        Rows are numbered ``first_record_no``, ``first_record_no + 1``, ... This is a per-row Python loop,
+        meant for message-sized batches; file codecs produce columns directly.
+        """
+        names: dict[str, None] = {}
+        for record in records:
+            names.update(dict.fromkeys(record))
+        columns = {name: [record.get(name) for record in records] for name in names}
+        numbers = np.arange(first_record_no, first_record_no + len(records), dtype=np.int64)
+        return cls(columns=columns, record_numbers=numbers)
+
+
+@dataclass(slots=True)
+class ScoredBatch:
+    """The result of scoring one :class:`RecordBatch`.
+
+    ``columns`` holds, in this order: the carried fields (under the names given in ``carry``), the model's
+    output fields (under the names model.yaml gives them), and the lineage columns
+    (:data:`FILE_LINEAGE_COLUMNS` or :data:`MESSAGE_LINEAGE_COLUMNS`). Every column is a 1-D numpy array
+    with one value per ACCEPTED row, in input order; text columns are object arrays of ``str``.
+
+    ``indices`` are the 0-based positions of the accepted rows in the input batch and ``record_numbers``
+    their record numbers. ``rejections`` lists every other row once, in input order.
+    """
+
+    columns: dict[str, np.ndarray]
+    indices: np.ndarray
+    record_numbers: np.ndarray
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of accepted (scored) rows."""
+        return len(self.indices)
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.columns)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """One dict per accepted row, with plain Python values (for JSON replies; a per-row loop)."""
+        names = list(self.columns)
+        lists = [self.columns[name].tolist() for name in names]
+        for values in zip(*lists, strict=True):
+            yield dict(zip(names, values, strict=True))
+
+
+def parse_model_ref(model: str) -> tuple[str, str]:
+    """Split ``"name[:version]"`` into ``(name, version)``; version is ``""`` for the default one.
+
+    >>> parse_model_ref("breast-cancer:2")
+    ('breast-cancer', '2')
+    >>> parse_model_ref("breast-cancer")
+    ('breast-cancer', '')
+
+    Raises MappingConfigError for an empty name or a version that is not a positive integer.
+    """
+    name, sep, version = model.strip().partition(":")
+    if not name or (sep and not (version.isdigit() and int(version) > 0)):
+        raise MappingConfigError(
+            f"model {model!r}: expected NAME or NAME:VERSION with VERSION a positive integer"
+        )
+    return name, version
+
+
+class ScoringPipeline:
+    """Records -> field mapping -> inference client -> result columns with lineage.
+
+    Construction asks the client for the model's metadata and configuration, resolves the field mapping
+    (model.yaml's, overridden per pipeline by ``mapping``) and fails early with ``MappingConfigError`` when a
+    model input has no mapping or a carried field collides with an output or lineage column. It raises the
+    client's errors (``ModelNotFound``, ``ModelNotReady``, ...) when the model cannot be described.
+
+    ``score`` is thread-safe (the client is); one pipeline serves a whole process.
+    """
+
+    def __init__(
+        self,
+        client: InferenceClient,
+        model: str,
+        *,
+        carry: Sequence[str] = (),
+        mapping: MappingOverride | None = None,
+        max_batch_rows: int | None = None,
+        record_fields: Sequence[str] | None = None,
+        timeout_s: float | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """
+        Args:
+            client: where inference happens (local, remote or a fake).
+            model: ``"name"`` or ``"name:version"``.
+            carry: record fields copied unchanged into every result row (matched like model fields).
+            mapping: per-pipeline replacements for model.yaml's input/output field lists.
+            max_batch_rows: most rows per inference call; defaults to the model's ``max_batch_size``
+                (or 1024 for an unbatched model with a dynamic leading axis). Never above the model's limit.
+            record_fields: the field names the records will have (copybook layout, CSV header), when known
+                up front: then a missing input or carried field fails here instead of on every row.
+            timeout_s: deadline for each inference call.
+            run_id: lineage ``run_id``; a fresh random id when not given.
+        """
+        self._client = client
+        self.model_name, self._version = parse_model_ref(model)
+        metadata = client.model_metadata(self.model_name, self._version)
+        config = client.model_config(self.model_name, self._version)
+        self.mapping: FieldMapping = resolve_mapping(metadata, config, mapping, carry)
+        self.max_batch_rows = self.mapping.rows_per_call(max_batch_rows)
+        self.run_id = run_id or uuid.uuid4().hex
+        self._timeout_s = timeout_s
+        if record_fields is not None:
+            self.check_fields(record_fields)
+
+    @property
+    def output_columns(self) -> tuple[str, ...]:
+        """Names of the model output columns, in result order."""
+        return self.mapping.output_columns
+
+    @property
+    def carry(self) -> tuple[str, ...]:
+        return self.mapping.carry
+
+    def result_columns(self, ref: InputRef) -> tuple[str, ...]:
+        """Every column of a ScoredBatch for this kind of input, in order (for headers, result copybooks)."""
+        lineage = FILE_LINEAGE_COLUMNS if isinstance(ref, FileRef) else MESSAGE_LINEAGE_COLUMNS
+        return (*self.mapping.carry, *self.mapping.output_columns, *lineage)
+
+    def check_fields(self, record_fields: Sequence[str]) -> None:
+        """Raise MappingConfigError unless every input and carried field is among ``record_fields``.
+
+        The message names the model, the input tensor, the missing field and the fields available.
+        """
+        self.mapping.check_fields(self.model_name, record_fields)
+
+    def score(self, batch: RecordBatch, ref: InputRef) -> ScoredBatch:
+        """Score every row of ``batch``; rows that cannot be scored become rejections.
+
+        Rows are sent in inference calls of at most ``max_batch_rows``. When the model answers
+        ``InvalidInput`` for a multi-row call, the call is bisected until the offending rows are isolated;
+        only those are rejected, with the server's message. Other client errors propagate unchanged: the
+        transport decides (retry, leave claimed, dead-letter). Raises ValueError when a MessageRef does not
+        have one entry per row.
+        """
+        if isinstance(ref, MessageRef):
+            _check_message_ref(ref, batch.n_rows)
+        encoded = encode_inputs(self.mapping, batch.columns, batch.record_numbers)
+        rejected = list(encoded.rejections)
+        calls: list[_Call] = []
+        step = self.max_batch_rows
+        for start in range(0, len(encoded.indices), step):
+            stop = min(start + step, len(encoded.indices))
+            self._infer_span(encoded.tensors, start, stop, calls)
+        return self._assemble(batch, ref, encoded.indices, calls, rejected)
+
+    def _infer_span(
+        self,
+        tensors: Sequence[Tensor],
+        start: int,
+        stop: int,
+        calls: list[_Call],
+    ) -> None:
+        """Infer accepted rows [start, stop), appending to ``calls`` in row order.
+
+        On InvalidInput for several rows, bisect: halves that pass are kept, and each single row the model
+        still refuses is recorded as a rejected call with the server's message.
+        """
+        request = InferRequest(
+            model_name=self.model_name,
+            model_version=self._version,
+            inputs=[Tensor(t.name, t.datatype, t.data[start:stop]) for t in tensors],
+            outputs=self.mapping.requested_outputs,
+        )
+        try:
+            response = self._client.infer(request, timeout_s=self._timeout_s)
+        except InvalidInput as exc:
+            if stop - start == 1:
+                calls.append(_Call(start, stop, None, str(exc)))
+                return
+            middle = (start + stop) // 2
+            self._infer_span(tensors, start, middle, calls)
+            self._infer_span(tensors, middle, stop, calls)
+            return
+        outputs = decode_outputs(self.mapping, response.outputs, stop - start)
+        lineage = (response.model_version, response.model_sha256, _now())
+        calls.append(_Call(start, stop, outputs, "", lineage))
+
+    def _assemble(
+        self,
+        batch: RecordBatch,
+        ref: InputRef,
+        accepted: np.ndarray,
+        calls: list[_Call],
+        rejected: list[tuple[int, Rejection]],
+    ) -> ScoredBatch:
+        scored = [c for c in calls if c.outputs is not None]
+        for call in calls:
+            if call.outputs is None:
+                row = int(accepted[call.start])
+                rejected.append((row, Rejection(int(batch.record_numbers[row]), "", call.reason)))
+        positions = _concat([np.arange(c.start, c.stop) for c in scored], np.intp)
+        indices = accepted[positions]
+        columns: dict[str, np.ndarray] = {}
+        for name in self.mapping.carry:
+            columns[name] = _carried(batch, name, indices)
+        for name in self.mapping.output_columns:
+            columns[name] = _concat([c.outputs[name] for c in scored if c.outputs], None)
+        columns.update(self._lineage(batch, ref, indices, scored))
+        rejected.sort(key=lambda item: item[0])
+        return ScoredBatch(
+            columns=columns,
+            indices=indices,
+            record_numbers=batch.record_numbers[indices],
+            rejections=[rejection for _, rejection in rejected],
+        )
+
+    def _lineage(
+        self, batch: RecordBatch, ref: InputRef, indices: np.ndarray, scored: list[_Call]
+    ) -> dict[str, np.ndarray]:
+        counts = [c.stop - c.start for c in scored]
+
+        def per_call(position: int) -> np.ndarray:
+            values = np.array([c.lineage[position] for c in scored], dtype=object)
+            return np.repeat(values, counts) if scored else np.empty(0, dtype=object)
+
+        n = len(indices)
+        columns = {
+            "model_name": np.full(n, self.model_name, dtype=object),
+            "model_version": per_call(0),
+            "model_sha256": per_call(1),
+        }
+        if isinstance(ref, FileRef):
+            columns["input_name"] = np.full(n, ref.name, dtype=object)
+            columns["input_sha256"] = np.full(n, ref.sha256, dtype=object)
+            columns["record_no"] = batch.record_numbers[indices]
+        else:
+            columns["message_id"] = _object_array(ref.message_ids)[indices]
+            columns["correlation_id"] = _object_array(ref.correlation_ids)[indices]
+        columns["run_id"] = np.full(n, self.run_id, dtype=object)
+        columns["processed_at"] = per_call(2)
+        return columns
+
+
+@dataclass(slots=True)
+class _Call:
+    """One inference call over accepted rows [start, stop): its output columns, or why it was rejected."""
+
+    start: int
+    stop: int
+    outputs: dict[str, np.ndarray] | None
+    reason: str = ""
+    lineage: tuple[str, str, str] = ("", "", "")  # model_version, model_sha256, processed_at
+
+
+def _check_message_ref(ref: MessageRef, n_rows: int) -> None:
+    if len(ref.message_ids) != n_rows or len(ref.correlation_ids) != n_rows:
+        raise ValueError(
+            f"MessageRef has {len(ref.message_ids)} message id(s) and {len(ref.correlation_ids)} "
+            f"correlation id(s) for {n_rows} row(s); expected one of each per row"
+        )
+
+
+def _now() -> str:
+    """UTC, RFC 3339 with milliseconds: 2024-05-01T12:00:00.123Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _object_array(values: Column) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _carried(batch: RecordBatch, name: str, indices: np.ndarray) -> np.ndarray:
+    """The carried field's values for the accepted rows; ``None`` where the records lack the field."""
+    column = find_field(batch.columns, name)
+    if column is None:
+        return np.full(len(indices), None, dtype=object)
+    return _object_array(batch.columns[column])[indices]
+
+
+def _concat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    if not parts:
+        return np.empty(0, dtype=dtype or object)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
