@@ -181,7 +181,7 @@ def _parse_int(value: Any) -> int:
 
 def _to_bool(values: Any, field: str, bad: BadRows) -> np.ndarray:
     if isinstance(values, np.ndarray) and values.dtype.kind in "biu":
-        return values != 0
+        return np.asarray(values != 0)
     out = np.zeros(len(values), dtype=bool)
     rows: list[int] = []
     reasons: list[str] = []

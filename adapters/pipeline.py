@@ -411,7 +411,8 @@ def _carried(batch: RecordBatch, name: str, indices: np.ndarray) -> np.ndarray:
     column = find_field(batch.columns, name)
     if column is None:
         return np.full(len(indices), None, dtype=object)
-    return _object_array(batch.columns[column])[indices]
+    values: np.ndarray = _object_array(batch.columns[column])[indices]
+    return values
 
 
 def _concat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
