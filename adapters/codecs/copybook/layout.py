@@ -211,6 +211,7 @@ class Group:
     redefines: str | None = None
     in_redefines: bool = False
     filler: bool = False
+    conditions: tuple[Condition, ...] = ()
     line: int = 0
 
     @property
