@@ -2,8 +2,9 @@
 
 Adapters (files, AMQP, ``bridgeway score``) depend only on this protocol. Two real implementations exist —
 ``LocalInferenceClient`` (in-process: the gateway's own repository, runtime and batcher) and
-``RemoteInferenceClient`` (Open Inference Protocol over gRPC) — and tests use a function-backed fake. All of
-them raise the classes of ``gateway.errors`` so that dispositions (reject, retry, dead-letter) are decided once.
+``RemoteInferenceClient`` (Open Inference Protocol over gRPC) — and tests use a function-backed fake. All
+of them raise the classes of ``gateway.errors`` so that dispositions (reject, retry, dead-letter) are decided
+once.
 """
 
 from __future__ import annotations
