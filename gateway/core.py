@@ -4,14 +4,39 @@ Both the gRPC servicer and the adapters' in-process inference client call this c
 validation, one batcher, one runtime and one error taxonomy. It knows nothing about protobuf or gRPC.
 
 Concurrency model: the core lives on one asyncio event loop (the server's). ``infer`` is a coroutine; model
-execution happens on worker threads (onnxruntime releases the GIL), never on the loop.
+execution happens on worker threads (onnxruntime releases the GIL), never on the loop. Every method, sync or
+async, must be called on that loop's thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from gateway.config import ServerSettings
+from gateway.errors import (
+    BridgewayError,
+    ModelLoadFailed,
+    ModelNotFound,
+    ModelNotReady,
+    RuntimeFailure,
+    ServerDraining,
+)
+from gateway.loading import ModelLoader
+from gateway.repository import (
+    LOADING,
+    READY,
+    UNAVAILABLE,
+    UNLOADING,
+    ModelRepository,
+    ModelSource,
+    valid_model_name,
+)
+from gateway.serving import PLATFORM, ServedVersion
 from gateway.types import (
     InferRequest,
     InferResponse,
@@ -19,19 +44,25 @@ from gateway.types import (
     ModelIndexEntry,
     ModelMetadata,
     ModelStats,
+    Tensor,
 )
 
 __all__ = ["InferenceCore", "InferenceObserver", "ModelStateListener"]
 
+log = logging.getLogger(__name__)
+
 # Called as listener(model_name, version, state) on every state change ("LOADING", "READY", "UNAVAILABLE",
-# "UNLOADING"); health and metrics subscribe to it.
+# "UNLOADING"); health and metrics subscribe to it. Version "" stands for the whole model when it has no
+# usable version (invalid model.yaml, no version folders).
 ModelStateListener = Callable[[str, str, str], None]
 
 
 class InferenceObserver(Protocol):
     """Receives timing facts from the core; Prometheus metrics (gateway.metrics) implement it.
 
-    Called on the event loop or a worker thread; implementations must be cheap and thread-safe.
+    Called on the event loop; implementations must be cheap and thread-safe. ``request_started`` is called
+    once a request's version is resolved; a request that fails before that (unknown model, draining) only
+    gets ``request_finished`` with version "".
     """
 
     def request_started(self, model: str, version: str) -> None: ...
@@ -44,65 +75,284 @@ class InferenceObserver(Protocol):
     def batch_executed(self, model: str, version: str, batch_size: int, compute_s: float) -> None: ...
 
 
+@dataclass(eq=False)
+class _Route:
+    """Where requests for one model go: its served versions and the default (highest ready) one."""
+
+    versions: dict[str, ServedVersion] = field(default_factory=dict)
+    default: ServedVersion | None = None
+
+    def refresh_default(self) -> None:
+        self.default = self.versions[max(self.versions, key=int)] if self.versions else None
+
+
 class InferenceCore:
     """Serves every model in a repository.
 
     Errors are the classes of ``gateway.errors``: ModelNotFound, ModelNotReady/ServerDraining, InvalidInput,
     QueueFull, DeadlineExceeded, ModelLoadFailed, RuntimeFailure.
+
+    ``repository`` defaults to ``ModelRepository(settings.models_dir)``.
     """
+
+    def __init__(self, settings: ServerSettings, repository: ModelRepository | None = None) -> None:
+        self.settings = settings
+        self.repository = repository or ModelRepository(settings.models_dir)
+        self._routes: dict[str, _Route] = {}
+        self._listeners: list[ModelStateListener] = []
+        self._observers: list[InferenceObserver] = []
+        self._loader = ModelLoader(settings, self.repository, self._set_state, self._batch_done)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._started = False
+        self._draining = False
+        self._stopped = False
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Load every model the repository and version policies name, warm each up; failures are recorded."""
-        raise NotImplementedError
+        sources = await asyncio.to_thread(self.repository.scan)
+        self._loader.planned_sessions = sum(len(s.selected) for s in sources if s.config is not None)
+        await asyncio.gather(*(self._load(source.name, source) for source in sources))
+        self._started = True
+        ready = sum(len(r.versions) for r in self._routes.values())
+        log.info("serving %d model version(s) of %d model(s)", ready, len(sources))
 
     async def stop(self, grace_s: float) -> None:
         """Refuse new work (ServerDraining), let queued and running requests finish within ``grace_s``."""
-        raise NotImplementedError
+        self._draining = True
+        served = [v for route in self._routes.values() for v in route.versions.values()]
+        if served:
+            await asyncio.wait([asyncio.ensure_future(v.wait_idle(grace_s)) for v in served])
+        for version in served:
+            version.close(ServerDraining("the server stopped before the request ran"))
+            self._set_state(version.name, version.version, UNAVAILABLE, "server stopped")
+        self._routes.clear()
+        for task in list(self._retiring):
+            task.cancel()
+        self._stopped = True
+
+    # --- inference ----------------------------------------------------------------------------------------
 
     async def infer(self, request: InferRequest) -> InferResponse:
         """Run one request, batched with concurrent ones where the model allows. Raises gateway.errors."""
-        raise NotImplementedError
+        start = time.perf_counter_ns()
+        try:
+            served = self._resolve(request.model_name, request.model_version)
+        except BridgewayError:
+            for observer in self._observers:
+                observer.request_finished(request.model_name, "", False, 0.0, 0.0, _since(start))
+            raise
+        name, version, observers = served.name, served.version, self._observers
+        for observer in observers:
+            observer.request_started(name, version)
+        served.in_flight += 1  # no await since _resolve: a retiring version cannot miss this request
+        try:
+            feeds, rows, key, outputs = served.validator.validate(request)
+            result, queue_ns, compute = await served.scheduler.submit(
+                feeds, rows, key, outputs, request.deadline
+            )
+        except BaseException as exc:
+            total_ns = time.perf_counter_ns() - start
+            served.stats.request_failed(total_ns)
+            for observer in observers:
+                observer.request_finished(name, version, False, 0.0, 0.0, total_ns / 1e9)
+            if isinstance(exc, Exception) and not isinstance(exc, BridgewayError):
+                log.exception("model %s/%s: unexpected failure", name, version)
+                raise RuntimeFailure(f"model {name}/{version} failed: {type(exc).__name__}") from exc
+            raise
+        finally:
+            served.finished_one()
+        total_ns = time.perf_counter_ns() - start
+        served.stats.request_succeeded(total_ns, queue_ns, compute)
+        for observer in observers:
+            observer.request_finished(name, version, True, queue_ns / 1e9, sum(compute) / 1e9, total_ns / 1e9)
+        names = outputs or served.session.output_names
+        datatype = served.validator.output_datatype
+        tensors = [Tensor(n, datatype(n), data) for n, data in zip(names, result, strict=True)]
+        return InferResponse(name, version, tensors, request.id, model_sha256=served.sha256)
+
+    def _resolve(self, name: str, version: str) -> ServedVersion:
+        if self._draining:
+            raise ServerDraining("the server is shutting down and takes no new requests")
+        route = self._routes.get(name)
+        if route is not None:
+            served = route.versions.get(version) if version else route.default
+            if served is not None:
+                return served
+        raise self._why_not_served(name, version)
+
+    def _why_not_served(self, name: str, version: str) -> BridgewayError:
+        """The error for a model (version) that has no served session, from the state book."""
+        states = self.repository.states(name)
+        if not states:
+            return ModelNotFound(f"unknown model '{name}'")
+        if version and version not in states:
+            served = ", ".join(sorted(states, key=lambda v: int(v) if v.isdigit() else 0)) or "none"
+            return ModelNotFound(f"model '{name}' has no version '{version}' (versions: {served})")
+        wanted = [version] if version else list(states)
+        found = [(v, states[v]) for v in wanted]
+        for v, st in found:
+            if st.state in (LOADING, UNLOADING):
+                return ModelNotReady(f"model '{name}' version {v} is {st.state.lower()}")
+        failures = [st.reason for _, st in found if st.failed]
+        if len(failures) == 1:
+            return ModelLoadFailed(failures[0])
+        if failures:
+            return ModelLoadFailed(f"model '{name}' has no loadable version: " + "; ".join(failures))
+        return ModelNotReady(f"model '{name}' is not loaded")
+
+    # --- introspection ------------------------------------------------------------------------------------
 
     def server_live(self) -> bool:
-        raise NotImplementedError
+        """True until stop() finished."""
+        return not self._stopped
 
     def server_ready(self) -> bool:
         """True once start() finished and while not draining (a failed model does not make it unready)."""
-        raise NotImplementedError
+        return self._started and not self._draining
 
     def model_ready(self, name: str, version: str = "") -> bool:
-        raise NotImplementedError
+        try:
+            self._resolve(name, version)
+        except BridgewayError:
+            return False
+        return True
 
     def model_metadata(self, name: str, version: str = "") -> ModelMetadata:
-        raise NotImplementedError
+        """Signature of the resolved version; ``versions`` lists the ready ones. Raises like ``infer``."""
+        served = self._resolve(name, version)
+        versions = tuple(sorted(self._routes[name].versions, key=int))
+        return ModelMetadata(name, versions, PLATFORM, served.session.inputs, served.session.outputs)
 
     def model_config(self, name: str, version: str = "") -> ModelConfigInfo:
-        raise NotImplementedError
+        return self._resolve(name, version).config_info
 
     def model_statistics(self, name: str = "", version: str = "") -> list[ModelStats]:
         """Statistics for one model (all its loaded versions, or one), or every model when name is ""."""
-        raise NotImplementedError
+        if not name:
+            return [v.stats.snapshot() for n in sorted(self._routes) for v in self._sorted_versions(n)]
+        if version:
+            return [self._resolve(name, version).stats.snapshot()]
+        if name not in self._routes:
+            raise self._why_not_served(name, "")
+        return [v.stats.snapshot() for v in self._sorted_versions(name)]
+
+    def _sorted_versions(self, name: str) -> list[ServedVersion]:
+        versions = self._routes[name].versions
+        return [versions[v] for v in sorted(versions, key=int)]
 
     def repository_index(self, ready_only: bool = False) -> list[ModelIndexEntry]:
         """Every model version the repository holds, with state and, for failures, the reason."""
-        raise NotImplementedError
+        return self.repository.index(ready_only)
+
+    def model_names(self) -> list[str]:
+        """Every model the repository knows (served, failed or unloaded), sorted."""
+        return self.repository.known_models()
+
+    # --- repository control -------------------------------------------------------------------------------
 
     async def load_model(self, name: str) -> None:
         """(Re)load a model from disk: new versions appear, removed ones go, in-flight requests finish.
 
+        Each version is loaded and warmed up beside the one it replaces, then swapped in; the old one closes
+        once its in-flight requests finished. A version whose reload fails keeps serving the previous load.
         Raises ModelNotFound if the folder does not exist, ModelLoadFailed if no version could be loaded.
         """
-        raise NotImplementedError
+        if self._draining:
+            raise ServerDraining("the server is shutting down")
+        source = await asyncio.to_thread(self.repository.read_model, name)
+        others = sum(len(r.versions) for n, r in self._routes.items() if n != name)
+        self._loader.planned_sessions = others + len(source.selected)
+        await self._load(name, source)
+        route = self._routes.get(name)
+        if route is None or route.default is None:
+            raise self._why_not_served(name, "")
 
     async def unload_model(self, name: str) -> None:
         """Stop serving a model once its in-flight requests finished. Raises ModelNotFound."""
-        raise NotImplementedError
+        if not valid_model_name(name) or self.repository.states(name) is None:
+            raise ModelNotFound(f"unknown model '{name}'")
+        async with self._lock(name):
+            route = self._routes.pop(name, None)
+            if route is None:
+                return
+            for served in route.versions.values():
+                self._set_state(name, served.version, UNLOADING)
+            await asyncio.gather(*(self._retire(v, "unloaded") for v in route.versions.values()))
+
+    async def _load(self, name: str, source: ModelSource) -> None:
+        async with self._lock(name):
+            route = self._routes.setdefault(name, _Route())
+            loaded, gone = await self._loader.load(source, route.versions)
+            for served in loaded:
+                old = route.versions.get(served.version)
+                route.versions[served.version] = served
+                self._set_state(name, served.version, READY)
+                if old is not None:
+                    self._retire_later(old, "")
+            for version in gone:
+                old = route.versions.pop(version)
+                self._set_state(name, version, UNLOADING)
+                self._retire_later(old, None)
+            route.refresh_default()
+            if not route.versions:
+                del self._routes[name]
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = asyncio.Lock()
+        return lock
+
+    def _retire_later(self, served: ServedVersion, final: str | None) -> None:
+        task = asyncio.get_running_loop().create_task(self._retire(served, final))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, served: ServedVersion, final: str | None) -> None:
+        """Close ``served`` once idle (or after the drain grace). ``final``: reason to record as
+        UNAVAILABLE; "" keeps the book as is (a newer load serves that version); None forgets the version."""
+        if not await served.wait_idle(self.settings.drain_grace_s):
+            log.warning(
+                "model %s/%s: closing with %d request(s) still in flight",
+                served.name,
+                served.version,
+                served.in_flight,
+            )
+        served.close(
+            ModelNotReady(f"model {served.name}/{served.version} was unloaded before the request ran")
+        )
+        if final is None:
+            self.repository.forget(served.name, served.version)
+            self._notify(served.name, served.version, UNAVAILABLE)
+        elif final:
+            self._set_state(served.name, served.version, UNAVAILABLE, final)
+
+    # --- listeners ----------------------------------------------------------------------------------------
 
     def add_state_listener(self, listener: ModelStateListener) -> None:
-        raise NotImplementedError
+        self._listeners.append(listener)
 
     def add_observer(self, observer: InferenceObserver) -> None:
-        raise NotImplementedError
+        self._observers.append(observer)
 
-    def model_names(self) -> list[str]:
-        raise NotImplementedError
+    def _set_state(self, name: str, version: str, state: str, reason: str = "", failed: bool = False) -> None:
+        self.repository.set_state(name, version, state, reason, failed)
+        self._notify(name, version, state)
+
+    def _notify(self, name: str, version: str, state: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(name, version, state)
+            except Exception:
+                log.exception("state listener failed for %s/%s -> %s", name, version, state)
+
+    def _batch_done(self, name: str, version: str, rows: int, infer_ns: int) -> None:
+        for observer in self._observers:
+            observer.batch_executed(name, version, rows, infer_ns / 1e9)
+
+
+def _since(start_ns: int) -> float:
+    return (time.perf_counter_ns() - start_ns) / 1e9

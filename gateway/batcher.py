@@ -1,0 +1,450 @@
+"""Scheduling of model runs: a dynamic batcher, and a direct path for models served unbatched.
+
+Both run the model on a thread pool (onnxruntime releases the GIL) and never block the event loop. Both limit
+how many runs of one model version execute at once, bound their queue (QueueFull), drop requests whose
+deadline passes while queued (DeadlineExceeded; they are never run) and drop a cancelled caller's request if
+it has not started. All their state is touched only on the event loop that calls ``submit``.
+
+``submit`` returns ``(outputs, queue_ns, (input_ns, infer_ns, output_ns))``: the caller's own output arrays
+(in the order of the requested names, or graph order), how long it queued, and the compute phases of the run
+that served it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from concurrent.futures import Executor, Future
+from typing import Any, Protocol
+
+import numpy as np
+
+from gateway.config import BatchingConfig
+from gateway.errors import BridgewayError, DeadlineExceeded, QueueFull, RuntimeFailure
+
+__all__ = ["BatchScheduler", "DirectScheduler", "RunFn", "Scheduler", "SubmitResult"]
+
+Feeds = dict[str, np.ndarray]
+Compute = tuple[int, int, int]
+SubmitResult = tuple[list[np.ndarray], int, Compute]
+# session.run: (feeds, output names or None for all) -> outputs in that order
+RunFn = Callable[[Feeds, list[str] | None], list[np.ndarray]]
+# called on the loop after every run: (rows, infer_ns)
+BatchListener = Callable[[int, int], None]
+
+_QUEUED, _TAKEN, _DEAD = 0, 1, 2
+
+
+class Scheduler(Protocol):
+    async def submit(
+        self, feeds: Feeds, rows: int, key: Hashable | None, outputs: list[str] | None, deadline: float | None
+    ) -> SubmitResult:
+        """Run ``feeds`` (``rows`` batch elements; ``key`` None: never merge) and return its outputs."""
+        ...
+
+    def close(self, error: BridgewayError) -> None:
+        """Fail every request still queued with ``error``; runs in progress finish."""
+        ...
+
+
+def _expired(deadline: float) -> DeadlineExceeded:
+    late_ms = (time.monotonic() - deadline) * 1000
+    return DeadlineExceeded(f"deadline passed while queued ({late_ms:.0f} ms ago); the request was not run")
+
+
+def _copy_error(exc: BaseException) -> BridgewayError:
+    """A fresh error per caller (one exception object raised in many tasks would tangle tracebacks)."""
+    if isinstance(exc, BridgewayError):
+        err: BridgewayError = type(exc)(exc.message)
+    else:
+        err = RuntimeFailure(f"model run failed: {type(exc).__name__}")
+    err.__cause__ = exc
+    return err
+
+
+class DirectScheduler:
+    """Unbatched: each request is one run; at most ``concurrency`` run at once, the rest wait in FIFO order.
+
+    The fast path (a free slot and nobody waiting) goes straight to the thread pool: no queue entry, no
+    dispatcher task, one future.
+    """
+
+    def __init__(
+        self, run: RunFn, executor: Executor, concurrency: int, max_queue_size: int, on_run: BatchListener
+    ) -> None:
+        self._run = run
+        self._executor = executor
+        self._limit = concurrency
+        self._max_queue = max_queue_size
+        self._on_run = on_run
+        self._busy = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._closed: BridgewayError | None = None
+
+    def _timed_run(self, feeds: Feeds, outputs: list[str] | None) -> tuple[list[np.ndarray], int]:
+        start = time.perf_counter_ns()
+        result = self._run(feeds, outputs)
+        return result, time.perf_counter_ns() - start
+
+    async def submit(
+        self, feeds: Feeds, rows: int, key: Hashable | None, outputs: list[str] | None, deadline: float | None
+    ) -> SubmitResult:
+        if self._closed is not None:
+            raise _copy_error(self._closed)
+        enqueued = time.monotonic_ns()
+        if self._busy < self._limit and not self._waiters:
+            self._busy += 1
+        else:
+            await self._wait_turn(deadline)
+        started = time.monotonic_ns()
+        if deadline is not None and time.monotonic() >= deadline:
+            self._release()
+            raise _expired(deadline)
+        try:
+            cfut = self._executor.submit(self._timed_run, feeds, outputs)
+        except BaseException:
+            self._release()
+            raise
+        try:
+            result, infer_ns = await asyncio.wrap_future(cfut)
+        except asyncio.CancelledError:
+            # The run may still be going on its thread: the slot frees when it really ends.
+            loop = asyncio.get_running_loop()
+            cfut.add_done_callback(lambda _: loop.call_soon_threadsafe(self._release))
+            raise
+        except BaseException:
+            self._release()
+            raise
+        self._release()
+        self._on_run(rows, infer_ns)
+        return result, started - enqueued, (0, infer_ns, 0)
+
+    async def _wait_turn(self, deadline: float | None) -> None:
+        if self._max_queue and len(self._waiters) >= self._max_queue:
+            raise QueueFull(f"queue is full ({self._max_queue} requests waiting)")
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(turn)
+        timer = None
+        if deadline is not None:
+            timer = loop.call_at(deadline, self._expire, turn, deadline)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                self._release()  # the slot was handed to us just as we were cancelled: pass it on
+            elif turn in self._waiters:
+                self._waiters.remove(turn)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _expire(self, turn: asyncio.Future[None], deadline: float) -> None:
+        if not turn.done():
+            self._waiters.remove(turn)
+            turn.set_exception(_expired(deadline))
+
+    def _release(self) -> None:
+        while self._waiters:
+            turn = self._waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)  # hand the slot over: _busy stays
+                return
+        self._busy -= 1
+
+    def close(self, error: BridgewayError) -> None:
+        self._closed = error
+        while self._waiters:
+            turn = self._waiters.popleft()
+            if not turn.done():
+                turn.set_exception(_copy_error(error))
+
+
+class _Item:
+    __slots__ = ("deadline", "enqueued", "feeds", "future", "key", "outputs", "rows", "seq", "state", "timer")
+
+    def __init__(
+        self,
+        feeds: Feeds,
+        rows: int,
+        key: Hashable,
+        outputs: list[str] | None,
+        deadline: float | None,
+        future: asyncio.Future[SubmitResult],
+        seq: int,
+    ) -> None:
+        self.feeds = feeds
+        self.rows = rows
+        self.key = key
+        self.outputs = outputs
+        self.deadline = deadline
+        self.future = future
+        self.seq = seq
+        self.enqueued = time.monotonic_ns()
+        self.state = _QUEUED
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class BatchScheduler:
+    """Dynamic batching: concurrent requests whose non-batch shapes agree (same ``key``) become one run.
+
+    A batch holds at most ``max_batch_size`` rows. The oldest queued request waits at most
+    ``max_queue_delay_us`` for company; reaching a preferred batch size or the maximum dispatches at once.
+    Requests are merged with one ``np.concatenate`` per input and each caller gets views of its own rows of
+    the outputs. At most ``concurrency`` batches run at once; while they run, the queue fills the next one.
+    """
+
+    def __init__(
+        self,
+        run: RunFn,
+        executor: Executor,
+        config: BatchingConfig,
+        concurrency: int,
+        input_names: list[str],
+        output_names: list[str],
+        on_batch: BatchListener,
+    ) -> None:
+        self._run = run
+        self._executor = executor
+        self._config = config
+        self._delay_s = config.max_queue_delay_us / 1e6
+        self._preferred = sorted(set(config.preferred_batch_sizes))
+        self._free = concurrency
+        self._input_names = input_names
+        self._output_index = {name: i for i, name in enumerate(output_names)}
+        self._on_batch = on_batch
+        self._queues: dict[Hashable, deque[_Item]] = {}
+        self._rows: dict[Hashable, int] = {}
+        self._count = 0  # live queued requests
+        self._seq = itertools.count()
+        self._wake: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed: BridgewayError | None = None
+
+    # --- callers ------------------------------------------------------------------------------------------
+
+    async def submit(
+        self, feeds: Feeds, rows: int, key: Hashable | None, outputs: list[str] | None, deadline: float | None
+    ) -> SubmitResult:
+        if self._closed is not None:
+            raise _copy_error(self._closed)
+        if self._config.max_queue_size and self._count >= self._config.max_queue_size:
+            raise QueueFull(f"queue is full ({self._config.max_queue_size} requests waiting)")
+        loop = asyncio.get_running_loop()
+        if self._task is None:
+            self._task = loop.create_task(self._dispatch_forever())
+        if key is None or rows > self._config.max_batch_size:
+            key = object()  # runs alone: a key equal to nothing else
+        future: asyncio.Future[SubmitResult] = loop.create_future()
+        item = _Item(feeds, rows, key, outputs, deadline, future, next(self._seq))
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+            self._rows[key] = 0
+        queue.append(item)
+        self._rows[key] += rows
+        self._count += 1
+        if deadline is not None:
+            item.timer = loop.call_at(deadline, self._expire, item)
+        self._notify()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._drop(item)
+            raise
+        finally:
+            if item.timer is not None:
+                item.timer.cancel()
+
+    def _notify(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    def _drop(self, item: _Item) -> None:
+        """A queued request left (cancelled or expired): it no longer counts, and will never run."""
+        if item.state == _QUEUED:
+            item.state = _DEAD
+            self._rows[item.key] -= item.rows
+            self._count -= 1
+
+    def _expire(self, item: _Item) -> None:
+        if item.state == _QUEUED and item.deadline is not None:
+            self._drop(item)
+            if not item.future.done():
+                item.future.set_exception(_expired(item.deadline))
+
+    # --- dispatcher ---------------------------------------------------------------------------------------
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            while self._count == 0 or self._free == 0:
+                await self._sleep(None)
+            limit = await self._wait_for_company() if self._delay_s else self._config.max_batch_size
+            batch = self._take(limit)
+            if batch:
+                self._free -= 1
+                self._launch(batch)
+
+    async def _sleep(self, until: float | None) -> None:
+        """Wait for an arrival, a finished batch, or the loop time ``until``."""
+        loop = asyncio.get_running_loop()
+        self._wake = wake = loop.create_future()
+        timer = loop.call_at(until, self._notify) if until is not None else None
+        try:
+            await wake
+        finally:
+            self._wake = None
+            if timer is not None:
+                timer.cancel()
+
+    def _head(self) -> _Item | None:
+        """The oldest live queued request (dead ones at the front of each queue are discarded)."""
+        best: _Item | None = None
+        for key in list(self._queues):
+            queue = self._queues[key]
+            while queue and queue[0].state != _QUEUED:
+                queue.popleft()
+            if not queue:
+                del self._queues[key]
+                del self._rows[key]
+            elif best is None or queue[0].seq < best.seq:
+                best = queue[0]
+        return best
+
+    async def _wait_for_company(self) -> int:
+        """Wait up to the queue delay of the oldest request; returns the row limit of the batch to take."""
+        maximum = self._config.max_batch_size
+        loop = asyncio.get_running_loop()
+        head = self._head()
+        while head is not None:
+            rows = self._rows[head.key]
+            if rows >= maximum:
+                return maximum
+            reached = [p for p in self._preferred if p <= rows]
+            if reached:
+                return reached[-1]
+            until = loop.time() + self._delay_s - (time.monotonic_ns() - head.enqueued) / 1e9
+            if loop.time() >= until:
+                return maximum
+            await self._sleep(until)
+            head = self._head()
+        return maximum
+
+    def _take(self, limit: int) -> list[_Item]:
+        """Pop the oldest request and the same-key requests after it that fit in ``limit`` rows."""
+        head = self._head()
+        if head is None:
+            return []
+        queue = self._queues[head.key]
+        now = time.monotonic()
+        batch: list[_Item] = []
+        rows = 0
+        while queue:
+            item = queue[0]
+            if item.state != _QUEUED:
+                queue.popleft()
+                continue
+            if item.deadline is not None and item.deadline <= now:
+                queue.popleft()
+                self._expire(item)
+                continue
+            if batch and rows + item.rows > limit:
+                break
+            queue.popleft()
+            item.state = _TAKEN
+            self._rows[item.key] -= item.rows
+            self._count -= 1
+            batch.append(item)
+            rows += item.rows
+        return batch
+
+    # --- execution ----------------------------------------------------------------------------------------
+
+    def _launch(self, batch: list[_Item]) -> None:
+        dispatched = time.monotonic_ns()
+        try:
+            cfut = self._executor.submit(self._execute, batch)
+        except RuntimeError as exc:  # executor shut down under us: the model is going away
+            self._finish_failed(batch, exc)
+            return
+        loop = asyncio.get_running_loop()
+        cfut.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finished, batch, dispatched, f))
+
+    def _execute(self, batch: list[_Item]) -> tuple[list[np.ndarray], int, int]:
+        """On a worker thread: merge the inputs once, run once. Returns (outputs, input_ns, infer_ns)."""
+        start = time.perf_counter_ns()
+        if len(batch) == 1:
+            feeds = batch[0].feeds
+        else:
+            feeds = {name: np.concatenate([it.feeds[name] for it in batch]) for name in self._input_names}
+        merged = time.perf_counter_ns()
+        outputs = self._run(feeds, None)
+        return outputs, merged - start, time.perf_counter_ns() - merged
+
+    def _finished(self, batch: list[_Item], dispatched: int, cfut: Future[Any]) -> None:
+        self._free += 1
+        self._notify()
+        exc = cfut.exception()
+        if exc is not None:
+            self._finish_failed(batch, exc)
+            return
+        outputs, input_ns, infer_ns = cfut.result()
+        rows = sum(item.rows for item in batch)
+        split_start = time.perf_counter_ns()
+        try:
+            results = self._split(batch, outputs, rows)
+        except RuntimeFailure as err:
+            self._finish_failed(batch, err)
+            return
+        compute = (input_ns, infer_ns, time.perf_counter_ns() - split_start)
+        self._on_batch(rows, infer_ns)
+        for item, result in zip(batch, results, strict=True):
+            if not item.future.done():
+                item.future.set_result((result, dispatched - item.enqueued, compute))
+
+    def _split(self, batch: list[_Item], outputs: list[np.ndarray], rows: int) -> list[list[np.ndarray]]:
+        if len(batch) == 1:
+            return [self._select(batch[0], outputs)]
+        for name, index in self._output_index.items():
+            got = outputs[index].shape[0] if outputs[index].ndim else None
+            if got != rows:
+                raise RuntimeFailure(
+                    f"output '{name}' has leading dimension {got} for a batch of {rows} rows; "
+                    "serve this model with batching: false"
+                )
+        results = []
+        start = 0
+        for item in batch:
+            stop = start + item.rows
+            results.append(self._select(item, [out[start:stop] for out in outputs]))
+            start = stop
+        return results
+
+    def _select(self, item: _Item, outputs: list[np.ndarray]) -> list[np.ndarray]:
+        if item.outputs is None:
+            return outputs
+        return [outputs[self._output_index[name]] for name in item.outputs]
+
+    def _finish_failed(self, batch: list[_Item], exc: BaseException) -> None:
+        for item in batch:
+            if not item.future.done():
+                item.future.set_exception(_copy_error(exc))
+
+    def close(self, error: BridgewayError) -> None:
+        self._closed = error
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        for queue in self._queues.values():
+            for item in queue:
+                if item.state == _QUEUED and not item.future.done():
+                    item.state = _DEAD
+                    item.future.set_exception(_copy_error(error))
+        self._queues.clear()
+        self._rows.clear()
+        self._count = 0
