@@ -98,12 +98,12 @@ class MappingOverride:
 
 @dataclass(frozen=True, slots=True)
 class InputPlan:
-    """How one input tensor is built: ``fields`` in column order, reshaped to ``(N, *trailing)``."""
+    """How one input tensor is built: ``fields`` in column order, each row reshaped to ``row_shape``."""
 
     tensor: str
     datatype: Datatype
     fields: tuple[str, ...]
-    trailing: tuple[int, ...]  # dims after the batch axis; at most one -1
+    row_shape: tuple[int, ...]  # one row's part of the tensor (dims after the batch axis); at most one -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +142,7 @@ class FieldMapping:
     carry: tuple[str, ...]
     allow_nan: bool
     max_rows: int  # most rows one call may hold: 0 = any number, 1 = the model takes one row at a time
+    batch_axis: bool = True  # False: the model has no row axis; each call's tensors are one row's values
 
     @property
     def output_columns(self) -> tuple[str, ...]:
@@ -157,6 +158,16 @@ class FieldMapping:
         if rows < 1:
             raise MappingConfigError(f"max_batch_rows must be at least 1, got {rows}")
         return min(rows, self.max_rows) if self.max_rows else rows
+
+    def call_inputs(self, tensors: Sequence[Tensor], start: int, stop: int) -> list[Tensor]:
+        """The input tensors of one inference call over encoded rows [start, stop) (views, no copies)."""
+        if self.batch_axis:
+            return [Tensor(t.name, t.datatype, t.data[start:stop]) for t in tensors]
+        if stop - start != 1:
+            raise ValueError(
+                f"model {self.model_name!r} has no batch axis: one row per call, got {stop - start}"
+            )
+        return [Tensor(t.name, t.datatype, t.data[start]) for t in tensors]
 
     def check_fields(self, model: str, record_fields: Sequence[str]) -> None:
         """Raise MappingConfigError naming the model, tensor and fields when a needed field is absent."""
@@ -215,19 +226,25 @@ def resolve_mapping(
     shape, an override names a tensor the model lacks, or result column names collide.
     """
     override = override or MappingOverride()
+    batch_axis, max_rows = _row_axis(metadata, config)
     input_fields = _merge(metadata, metadata.inputs, config.input_fields, override.inputs, "input")
     output_fields = _merge(metadata, metadata.outputs, config.output_fields, override.outputs, "output")
-    inputs = tuple(_input_plan(metadata.name, spec, input_fields.get(spec.name)) for spec in metadata.inputs)
+    inputs = tuple(
+        _input_plan(metadata.name, spec, input_fields.get(spec.name), batch_axis) for spec in metadata.inputs
+    )
     # Outputs model.yaml (or the override) names are what the business sees; with none named, all of them.
     out_specs = [s for s in metadata.outputs if s.name in output_fields] or list(metadata.outputs)
-    outputs = tuple(_output_plan(metadata.name, spec, output_fields.get(spec.name)) for spec in out_specs)
+    outputs = tuple(
+        _output_plan(metadata.name, spec, output_fields.get(spec.name), batch_axis) for spec in out_specs
+    )
     mapping = FieldMapping(
         model_name=metadata.name,
         inputs=inputs,
         outputs=outputs,
         carry=tuple(carry),
         allow_nan=override.allow_nan,
-        max_rows=_max_rows(metadata, config),
+        max_rows=max_rows,
+        batch_axis=batch_axis,
     )
     _check_collisions(mapping)
     return mapping
@@ -253,17 +270,17 @@ def _merge(
     return merged
 
 
-def _input_plan(model: str, spec: TensorSpec, mapped: TensorFields | None) -> InputPlan:
+def _input_plan(model: str, spec: TensorSpec, mapped: TensorFields | None, batch_axis: bool) -> InputPlan:
     datatype = by_name(spec.datatype)
     if datatype is None:
         raise MappingConfigError(f"model {model!r} input {spec.name!r} has unknown datatype {spec.datatype}")
-    trailing = spec.shape[1:]
+    trailing = _row_shape(spec, batch_axis)
     if trailing.count(-1) > 1:
         raise MappingConfigError(
             f"model {model!r} input {spec.name!r} has shape {list(spec.shape)}: more than one dynamic "
             "dimension after the batch axis cannot be filled from record fields"
         )
-    fields = mapped.fields if mapped is not None else _default_names(spec)
+    fields = mapped.fields if mapped is not None else _default_names(spec, batch_axis)
     if fields is None:
         raise MappingConfigError(
             f"model {model!r} input {spec.name!r} (shape {list(spec.shape)}) has no field mapping; "
@@ -278,15 +295,16 @@ def _input_plan(model: str, spec: TensorSpec, mapped: TensorFields | None) -> In
     return InputPlan(spec.name, datatype, tuple(fields), tuple(trailing))
 
 
-def _output_plan(model: str, spec: TensorSpec, mapped: TensorFields | None) -> OutputPlan:
-    columns = mapped.fields if mapped is not None else _default_names(spec)
+def _output_plan(model: str, spec: TensorSpec, mapped: TensorFields | None, batch_axis: bool) -> OutputPlan:
+    columns = mapped.fields if mapped is not None else _default_names(spec, batch_axis)
     if columns is None:
         raise MappingConfigError(
             f"model {model!r} output {spec.name!r} has shape {list(spec.shape)}, whose columns cannot be "
             "named without a mapping; name them in model.yaml or in the pipeline's mapping"
         )
-    width = math.prod(spec.shape[1:])
-    if -1 not in spec.shape[1:] and width != len(columns):
+    row_shape = _row_shape(spec, batch_axis)
+    width = math.prod(row_shape)
+    if -1 not in row_shape and width != len(columns):
         raise MappingConfigError(
             f"model {model!r} output {spec.name!r} has {width} value(s) per row (shape {list(spec.shape)}) "
             f"but is mapped to {len(columns)} field(s): {', '.join(columns)}"
@@ -294,24 +312,36 @@ def _output_plan(model: str, spec: TensorSpec, mapped: TensorFields | None) -> O
     return OutputPlan(spec.name, tuple(columns))
 
 
-def _default_names(spec: TensorSpec) -> tuple[str, ...] | None:
+def _row_shape(spec: TensorSpec, batch_axis: bool) -> tuple[int, ...]:
+    return tuple(spec.shape[1:] if batch_axis else spec.shape)
+
+
+def _default_names(spec: TensorSpec, batch_axis: bool) -> tuple[str, ...] | None:
     """``x`` for [N] / [N, 1], ``x_0..x_{k-1}`` for a static [N, k] (or [N, ..] of k values); else None."""
-    trailing = spec.shape[1:]
+    trailing = _row_shape(spec, batch_axis)
     if -1 in trailing:
         return None
     width = math.prod(trailing)
     return (spec.name,) if width == 1 else tuple(f"{spec.name}_{i}" for i in range(width))
 
 
-def _max_rows(metadata: ModelMetadata, config: ModelConfigInfo) -> int:
+def _row_axis(metadata: ModelMetadata, config: ModelConfigInfo) -> tuple[bool, int]:
+    """(has a batch axis, most rows per call: 0 = no limit).
+
+    Every input with a dynamic leading axis: rows go along it, up to the model's max_batch_size. Every
+    input fully static (e.g. ``[3]`` or ``[1, 30]``): the model takes one record per call, whose values fill
+    each tensor whole. Anything in between cannot be filled from records.
+    """
     leading = {spec.shape[0] if spec.shape else 1 for spec in metadata.inputs}
     if leading == {-1}:
-        return config.max_batch_size if config.batching is not None and config.max_batch_size > 0 else 0
-    if leading == {1}:
-        return 1
+        limit = config.max_batch_size if config.batching is not None and config.max_batch_size > 0 else 0
+        return True, limit
+    if all(-1 not in spec.shape for spec in metadata.inputs):
+        return False, 1
+    shapes = ", ".join(f"{s.name} {list(s.shape)}" for s in metadata.inputs)
     raise MappingConfigError(
-        f"model {metadata.name!r} has no row axis to put records on: input leading dimensions are "
-        f"{sorted(leading)} (expected -1 for a batch of rows, or 1 for one row per call)"
+        f"model {metadata.name!r} has no row axis to put records on: its inputs ({shapes}) must all have a "
+        "dynamic leading dimension (-1), or all be fully static (one record per call)"
     )
 
 
@@ -367,7 +397,7 @@ def _stack(plan: InputPlan, arrays: list[np.ndarray], keep: np.ndarray) -> Tenso
         data = arrays[0] if whole else arrays[0][keep]
     else:
         data = np.column_stack(arrays if whole else [a[keep] for a in arrays])
-    return Tensor(plan.tensor, plan.datatype.name, data.reshape(len(keep), *plan.trailing))
+    return Tensor(plan.tensor, plan.datatype.name, data.reshape(len(keep), *plan.row_shape))
 
 
 def decode_outputs(mapping: FieldMapping, outputs: Sequence[Tensor], n_rows: int) -> dict[str, np.ndarray]:
@@ -383,7 +413,8 @@ def decode_outputs(mapping: FieldMapping, outputs: Sequence[Tensor], n_rows: int
         if tensor is None:
             raise RuntimeFailure(f"model {mapping.model_name!r} returned no output {plan.tensor!r}")
         data = tensor.data
-        if data.ndim == 0 or data.shape[0] != n_rows or data.size != n_rows * len(plan.columns):
+        rows_ok = not mapping.batch_axis or (data.ndim > 0 and data.shape[0] == n_rows)
+        if not rows_ok or data.size != n_rows * len(plan.columns):
             raise RuntimeFailure(
                 f"model {mapping.model_name!r} output {plan.tensor!r} has shape {list(data.shape)}; expected "
                 f"{n_rows} row(s) of {len(plan.columns)} value(s)"

@@ -303,7 +303,7 @@ class ScoringPipeline:
         request = InferRequest(
             model_name=self.model_name,
             model_version=self._version,
-            inputs=[Tensor(t.name, t.datatype, t.data[start:stop]) for t in tensors],
+            inputs=self.mapping.call_inputs(tensors, start, stop),
             outputs=self.mapping.requested_outputs,
         )
         try:

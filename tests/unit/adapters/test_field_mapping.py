@@ -246,8 +246,31 @@ def test_rows_per_call_never_exceed_the_model_batch_limit():
     assert mapping.rows_per_call(100) == 8
 
 
-def test_model_taking_one_row_per_call_gets_one_row_per_call():
-    assert mapping_for(single_input_model("FP32", (1, 4))).rows_per_call(512) == 1
+def test_model_with_static_shapes_takes_one_record_per_call_filling_each_tensor_whole():
+    model = FakeModel("tiny", (TensorSpec("x", "FP32", (3,)),), (TensorSpec("y", "FP32", (3,)),))
+    mapping = mapping_for(model)
+    encoded = encode(mapping, {"x_0": [1.0, 4.0], "x_1": [2.0, 5.0], "x_2": [3.0, 6.0]})
+
+    assert mapping.rows_per_call(512) == 1
+    (tensor,) = mapping.call_inputs(encoded.tensors, 1, 2)
+    np.testing.assert_array_equal(tensor.data, [4.0, 5.0, 6.0])
+    columns = decode_outputs(mapping, [Tensor("y", "FP32", np.array([8.0, 10.0, 12.0]))], 1)
+    assert {name: column.tolist() for name, column in columns.items()} == {
+        "y_0": [8.0],
+        "y_1": [10.0],
+        "y_2": [12.0],
+    }
+
+
+def test_model_mixing_batched_and_static_inputs_is_a_config_error():
+    model = FakeModel(
+        "mixed",
+        (TensorSpec("a", "FP32", (-1, 2)), TensorSpec("b", "FP32", (4,))),
+        (TensorSpec("y", "FP32", (-1,)),),
+    )
+
+    with pytest.raises(MappingConfigError, match="no row axis"):
+        mapping_for(model)
 
 
 def test_outputs_become_named_columns_per_model_yaml():
