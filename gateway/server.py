@@ -1,0 +1,148 @@
+"""The gateway process: grpc.aio server lifecycle around one ``InferenceCore``.
+
+Start-up order: health says NOT_SERVING, the port is bound (so liveness probes answer while models load), the
+``listening`` line is logged, the core loads and warms every model, then health says SERVING and ``ready`` is
+logged. Stop (SIGTERM/SIGINT, or leaving ``running_gateway``): health says NOT_SERVING, the core refuses new
+work (UNAVAILABLE) and lets queued and running requests finish within the grace period, then the gRPC server
+stops with the same grace, then the metrics server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gateway.config import ServerSettings
+from gateway.core import InferenceCore
+from gateway.health import GatewayHealth
+from gateway.interceptors import AccessLogInterceptor, RequestIdInterceptor
+from gateway.logs import configure_logging
+from gateway.metrics import GatewayMetrics
+from gateway.servicer import InferenceServicer
+from protos import pb, pb_grpc
+
+__all__ = ["SERVICE_NAMES", "GatewayServer", "running_gateway", "serve"]
+
+_log = logging.getLogger("gateway.server")
+
+SERVICE_NAMES = (
+    pb.DESCRIPTOR.services_by_name["GRPCInferenceService"].full_name,
+    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+    reflection.SERVICE_NAME,
+)
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+class GatewayServer:
+    """The serving parts of one gateway process: gRPC service, health, reflection, metrics and the core.
+
+    ``interceptors`` are appended after the built-in request-id and access-log interceptors: that is where
+    authentication goes, so refused calls are still logged under a request id.
+    """
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        core: InferenceCore,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    ) -> None:
+        self.settings = settings
+        self.core = core
+        self._interceptors = [RequestIdInterceptor(), AccessLogInterceptor(), *interceptors]
+        self._metrics = GatewayMetrics()
+        self._server: grpc.aio.Server | None = None
+        self._health: GatewayHealth | None = None
+        self.port = 0
+        self.metrics_port = 0
+
+    def _build_server(self, health: GatewayHealth) -> grpc.aio.Server:
+        options = [
+            ("grpc.max_send_message_length", self.settings.max_send_message_bytes),
+            ("grpc.max_receive_message_length", self.settings.max_receive_message_bytes),
+            # Two gateways must not silently share one port.
+            ("grpc.so_reuseport", 0),
+        ]
+        server = grpc.aio.server(interceptors=self._interceptors, options=options)
+        pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(self.core), server)
+        health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+        reflection.enable_server_reflection(SERVICE_NAMES, server)
+        return server
+
+    async def start(self) -> None:
+        """Bind, start serving, load the models. Raises OSError when a port cannot be bound."""
+        self.core.add_observer(self._metrics)
+        self.core.add_state_listener(self._metrics.on_model_state)
+        self._health = health = GatewayHealth(self.core)
+        await health.starting()
+        self._server = server = self._build_server(health)
+        address = _address(self.settings.host, self.settings.port)
+        try:
+            self.port = server.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen on {address}: {exc}") from exc
+        await server.start()
+        self.metrics_port = self._metrics.serve_http(self.settings.host, self.settings.metrics_port)
+        _log.info(
+            "listening",
+            extra={"host": self.settings.host, "port": self.port, "metrics_port": self.metrics_port},
+        )
+        await self.core.start()
+        await health.serving()
+        _log.info("ready", extra={"models": self.core.model_names()})
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Drain and stop; in-flight calls finish within ``grace_s`` (default: the settings' drain grace)."""
+        grace = self.settings.drain_grace_s if grace_s is None else grace_s
+        _log.info("draining", extra={"grace_s": grace})
+        if self._health is not None:
+            await self._health.draining()
+        await self.core.stop(grace)
+        if self._server is not None:
+            await self._server.stop(grace)
+        self._metrics.close()
+        _log.info("stopped")
+
+
+@asynccontextmanager
+async def running_gateway(
+    settings: ServerSettings,
+    core: InferenceCore | None = None,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> AsyncIterator[GatewayServer]:
+    """A started gateway for the duration of the block (ports in ``.port`` / ``.metrics_port``)."""
+    gateway = GatewayServer(settings, core if core is not None else InferenceCore(settings), interceptors)
+    try:
+        await gateway.start()
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
+async def _serve_until_signalled(settings: ServerSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_gateway(settings):
+        await stop.wait()
+
+
+def serve(settings: ServerSettings, log_level: int | str = logging.INFO) -> int:
+    """Run a gateway until SIGTERM or SIGINT, then drain. Returns the process exit code."""
+    configure_logging(log_level)
+    try:
+        asyncio.run(_serve_until_signalled(settings))
+    except OSError as exc:
+        _log.error("cannot start", extra={"reason": str(exc)})
+        return 1
+    return 0
