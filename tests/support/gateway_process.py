@@ -65,6 +65,8 @@ def gateway_process(
     finally:
         _stop(process)
         reader.join(timeout=5)
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 def _read_log(gateway: GatewayProcess, ready: threading.Event) -> None:
