@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -52,10 +53,11 @@ def test_result_columns_are_carried_then_outputs_then_lineage(classifier_client)
 
 
 def test_rows_are_sent_in_calls_of_at_most_max_batch_rows_and_the_model_limit(classifier_client):
-    ScoringPipeline(classifier_client, "classifier", max_batch_rows=3).score(
+    one_by_one = {"max_in_flight": 1}  # calls recorded in a fixed order
+    ScoringPipeline(classifier_client, "classifier", max_batch_rows=3, **one_by_one).score(
         batch_of(np.ones(10), np.ones(10)), FILE
     )
-    ScoringPipeline(classifier_client, "classifier", max_batch_rows=100).score(
+    ScoringPipeline(classifier_client, "classifier", max_batch_rows=100, **one_by_one).score(
         batch_of(np.ones(10), np.ones(10)), FILE
     )
 
@@ -146,11 +148,28 @@ def test_rows_carry_the_model_version_that_scored_them_across_a_version_switch()
         response.model_sha256 = response.model_version * 64
         return response
 
-    pipeline = ScoringPipeline(FakeInferenceClient(switching, [CLASSIFIER]), "classifier", max_batch_rows=2)
+    client = FakeInferenceClient(switching, [CLASSIFIER])
+    pipeline = ScoringPipeline(client, "classifier", max_batch_rows=2, max_in_flight=1)
     scored = pipeline.score(batch_of(np.ones(5), np.ones(5)), FILE)
 
     assert scored.columns["model_version"].tolist() == ["1", "1", "2", "2", "2"]
     assert scored.columns["model_sha256"].tolist() == ["1" * 64] * 2 + ["2" * 64] * 3
+
+
+def test_calls_in_flight_together_still_give_results_in_input_order():
+    started = threading.Barrier(4, timeout=10)
+
+    def together(request: InferRequest) -> InferResponse:
+        started.wait()  # only returns once 4 calls are in flight at the same time
+        return classify(request)
+
+    client = FakeInferenceClient(together, [CLASSIFIER])
+    pipeline = ScoringPipeline(client, "classifier", max_batch_rows=2, max_in_flight=4)
+    radius = np.arange(8, dtype=np.float64)
+    scored = pipeline.score(batch_of(radius, np.zeros(8)), FILE)
+
+    np.testing.assert_array_equal(scored.columns["p_benign"], radius)
+    assert scored.record_numbers.tolist() == list(range(1, 9))
 
 
 def test_errors_other_than_invalid_input_propagate_to_the_transport():
