@@ -127,6 +127,11 @@ class ModelRepository:
             if not self._inside(entry):
                 log.warning("ignoring model folder %r: it resolves outside the models directory", entry.name)
                 continue
+            if not _looks_like_model(entry):
+                log.warning(
+                    "ignoring folder %r: it holds neither %s nor a version folder", entry.name, MODEL_YAML
+                )
+                continue
             sources.append(self._read(entry.name))
         return sources
 
@@ -222,6 +227,13 @@ class ModelRepository:
                     continue
                 entries.append(ModelIndexEntry(name, version, st.state, st.reason))
         return entries
+
+
+def _looks_like_model(folder: Path) -> bool:
+    """A model folder has a model.yaml or at least one version folder; anything else (data, notes) is not."""
+    if (folder / MODEL_YAML).exists():
+        return True
+    return any(_VERSION.fullmatch(e.name) and e.is_dir() for e in folder.iterdir())
 
 
 def _version_order(version: str) -> tuple[int, str]:

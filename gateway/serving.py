@@ -186,14 +186,15 @@ def _config_info(
 def run_concurrency(plan: LoadPlan, settings: ServerSettings, batched: bool) -> int:
     """How many runs of one version may execute at once (each on its own worker thread).
 
-    Batched: one batch at a time by default; the queue fills the next batch while it runs. Unbatched: as
-    many runs as the budget holds intra-op shares, so small models use every core they were given.
+    Batched: one batch at a time; the queue fills the next batch while it runs, and the event loop keeps a
+    core for decoding requests. Unbatched: at least two, so one run's thread hand-off overlaps another's
+    compute (one at a time left cores idle in measurements), and no more than the session's intra-op share.
     """
     if plan.config.concurrency:
         return plan.config.concurrency
     if batched:
         return 1
-    return settings.unbatched_concurrency or max(1, settings.threads // plan.session.intra_op_threads)
+    return settings.unbatched_concurrency or max(2, plan.session.intra_op_threads)
 
 
 def serve_version(

@@ -156,3 +156,19 @@ async def until(condition: Callable[[], bool], what: str) -> None:
             return
         await asyncio.sleep(0.001)
     raise AssertionError(f"never happened: {what}")
+
+
+def sequence_output_model() -> bytes:
+    """x: FP32 [N, 2] -> parts: seq(tensor(float)), a type the inference protocol cannot carry."""
+    nodes = [helper.make_node("SequenceConstruct", ["x"], ["parts"])]
+    out = helper.make_tensor_sequence_value_info("parts", TensorProto.FLOAT, ["n", 2])
+    return _model(nodes, [_io("x", TensorProto.FLOAT, ["n", 2])], [out])
+
+
+def width_mismatch_model() -> bytes:
+    """x: FP32 [N, M] (M symbolic) @ w[30, 2]: valid graph, but zeros of width 1 fail at run time."""
+    w = helper.make_tensor("w", TensorProto.FLOAT, [30, 2], [1.0] * 60)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+    return _model(
+        nodes, [_io("x", TensorProto.FLOAT, ["n", "m"])], [_io("y", TensorProto.FLOAT, ["n", 2])], [w]
+    )
