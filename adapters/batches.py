@@ -110,15 +110,31 @@ class RecordBatch:
     def from_records(cls, records: Sequence[Mapping[str, Any]], first_record_no: int = 1) -> RecordBatch:
         """Columns from row objects (e.g. JSON request bodies); a key absent from a row becomes ``None``.
 
+        A nested object (a copybook group) also yields a column per member under its dotted path
+        (``{"claim": {"amount": 1}}`` -> ``claim`` and ``claim.amount``), so model fields can name members.
         Rows are numbered ``first_record_no``, ``first_record_no + 1``, ... This is a per-row Python loop,
         meant for message-sized batches; file codecs produce columns directly.
+
+        >>> RecordBatch.from_records([{"id": 7, "claim": {"amount": 1.5}}]).columns["claim.amount"]
+        [1.5]
         """
+        flat = [_flatten(record) for record in records]
         names: dict[str, None] = {}
-        for record in records:
+        for record in flat:
             names.update(dict.fromkeys(record))
-        columns = {name: [record.get(name) for record in records] for name in names}
+        columns = {name: [record.get(name) for record in flat] for name in names}
         numbers = np.arange(first_record_no, first_record_no + len(records), dtype=np.int64)
         return cls(columns=columns, record_numbers=numbers)
+
+
+def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        flat[path] = value
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{path}."))
+    return flat
 
 
 @dataclass(slots=True)

@@ -228,6 +228,15 @@ def test_record_batch_from_records_fills_absent_keys_with_none():
     assert batch.record_numbers.tolist() == [5, 6]
 
 
+def test_nested_record_objects_feed_model_fields_by_member_name(classifier_client):
+    records = [{"CLAIM-ID": "c1", "MEASURES": {"MEAN-RADIUS": 2.0, "MEAN-TEXTURE": 3.0}}]
+    pipeline = ScoringPipeline(classifier_client, "classifier", carry=["claim_id"])
+    scored = pipeline.score(RecordBatch.from_records(records), MessageRef(["m"], ["k"]))
+
+    assert scored.rejections == []
+    assert scored.columns["p_benign"].tolist() == [5.0] and scored.columns["claim_id"].tolist() == ["c1"]
+
+
 def test_record_batch_refuses_columns_of_different_lengths():
     with pytest.raises(ValueError, match="column 'b' has 1 values, expected 2"):
         RecordBatch({"a": [1, 2], "b": [1]}, np.array([1, 2]))
