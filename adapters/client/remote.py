@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import grpc
 
 from gateway import convert, convert_models
-from gateway.errors import BridgewayError, RuntimeFailure, error_for_code
+from gateway.errors import BridgewayError, DeadlineExceeded, RuntimeFailure, error_for_code
 from gateway.types import InferRequest, InferResponse, ModelConfigInfo, ModelMetadata
 from protos import pb, pb_grpc
 
@@ -123,9 +123,18 @@ class RemoteInferenceClient:
 
     def infer(self, request: InferRequest, timeout_s: float | None = None) -> InferResponse:
         message = convert.request_to_pb(request)
-        reply = self._call(
-            lambda stub, t: stub.ModelInfer(message, timeout=t, metadata=self._metadata), timeout_s
-        )
+
+        def attempt(stub: pb_grpc.GRPCInferenceServiceStub, timeout: float | None) -> pb.ModelInferResponse:
+            # The request's own deadline (monotonic) bounds every attempt, retries included.
+            if request.deadline is not None:
+                remaining = request.deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DeadlineExceeded(f"model {request.model_name!r}: the request's deadline has passed")
+                timeout = remaining if timeout is None else min(timeout, remaining)
+            answer: pb.ModelInferResponse = stub.ModelInfer(message, timeout=timeout, metadata=self._metadata)
+            return answer
+
+        reply = self._call(attempt, timeout_s)
         try:
             return convert.response_from_pb(reply)
         except BridgewayError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -187,6 +188,15 @@ def test_a_call_past_its_timeout_is_deadline_exceeded(servers):
             client.infer(REQUEST, timeout_s=0.05)
     finally:
         server.servicer.hold.set()
+
+
+def test_a_request_whose_deadline_has_passed_is_not_sent(servers):
+    server = serve(servers)
+    late = InferRequest("m", REQUEST.inputs, deadline=time.monotonic() - 1)
+    with RemoteInferenceClient([server.address], retry=FAST) as client, pytest.raises(DeadlineExceeded):
+        client.infer(late)
+
+    assert server.servicer.calls == 0
 
 
 def test_client_certificate_without_key_is_refused():
