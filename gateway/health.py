@@ -63,7 +63,8 @@ class GatewayHealth:
         task.add_done_callback(self._pending.discard)
 
     async def _apply(self, model: str, version: str, state: str) -> None:
-        await self.servicer.set(f"{model}/{version}", SERVING if state == "READY" else NOT_SERVING)
+        if version:  # "" stands for the whole model when it has no usable version
+            await self.servicer.set(f"{model}/{version}", SERVING if state == "READY" else NOT_SERVING)
         await self._refresh_model(model)
 
     async def _refresh_model(self, model: str) -> None:

@@ -80,7 +80,8 @@ class GatewayMetrics:
         self, model: str, version: str, ok: bool, queue_s: float, compute_s: float, total_s: float
     ) -> None:
         labels = self._labels(model, version)
-        self._in_flight.labels(labels[0]).dec()
+        if version:  # the core reports a start only once the version is resolved
+            self._in_flight.labels(labels[0]).dec()
         self._requests.labels(*labels, "success" if ok else "failure").inc()
         if ok:
             self._queue.labels(*labels).observe(queue_s)

@@ -13,7 +13,7 @@ where a test needs one). Nothing is downloaded; every model builds in millisecon
 * ``slow``/``slow_queue`` -- INT64 ``n`` [-1], FP32 ``x`` [-1] -> ``y`` = x * 0 + max(n), looping max(n) times
   (about 2 microseconds per iteration), so a test can hold the model busy; one request runs at a time and
   ``slow_queue`` admits only one queued request.
-* ``scratch`` -- like ``identity_bytes`` but FP32, for load/unload tests.
+* ``scratch`` -- FP32 [-1, 2] identity served unbatched (any row count), for load/unload and size tests.
 * ``corrupt`` -- a version file that is not ONNX.
 """
 
@@ -129,7 +129,7 @@ def _models() -> dict[str, tuple[onnx.ModelProto, str]]:
         "fixed": (fixed(), ""),
         "slow": (slow(), SLOW_YAML),
         "slow_queue": (slow(), SLOW_QUEUE_YAML),
-        "scratch": (_unary("scratch", "Identity", T.FLOAT, ["batch", 2]), ""),
+        "scratch": (_unary("scratch", "Identity", T.FLOAT, ["batch", 2]), "batching: false\n"),
     }
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import threading
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -16,7 +13,7 @@ from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 from tests.support.gateway_process import GatewayProcess
 from tests.support.onnx_zoo import SLOW_ITERATIONS_PER_SECOND
-from tests.support.triton_calls import failure, infer, inputs_for
+from tests.support.triton_calls import failure, infer, inputs_for, wait_until_in_flight
 
 FOUR = np.ones((1, 4), dtype=np.float32)
 
@@ -24,21 +21,6 @@ FOUR = np.ones((1, 4), dtype=np.float32)
 def slow_inputs(seconds: float) -> list[triton.InferInput]:
     n = np.array([int(seconds * SLOW_ITERATIONS_PER_SECOND)], dtype=np.int64)
     return inputs_for(n=n, x=np.zeros(1, dtype=np.float32))
-
-
-def in_flight(gateway: GatewayProcess, model: str) -> float:
-    text = (
-        urllib.request.urlopen(f"http://127.0.0.1:{gateway.metrics_port}/metrics", timeout=5).read().decode()
-    )
-    found = re.search(rf'^bridgeway_requests_in_flight{{model="{model}"}} (\S+)$', text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
-
-
-def wait_until_in_flight(gateway: GatewayProcess, model: str, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while in_flight(gateway, model) < count:
-        assert time.monotonic() < deadline, f"{model} never had {count} request(s) in flight"
-        time.sleep(0.01)
 
 
 def test_unknown_model_is_not_found(client: triton.InferenceServerClient) -> None:
@@ -150,7 +132,7 @@ def test_requests_whose_deadline_passes_while_queued_are_not_run(
     before = executions()
     blocker = threading.Thread(target=lambda: client.infer("slow", slow_inputs(1.0)))
     blocker.start()
-    wait_until_in_flight(gateway, "slow", 1)
+    wait_until_in_flight(gateway.metrics_port, "slow", 1)
     # The protocol's own per-request timeout (microseconds): the server decides, and says so.
     server_side = failure(lambda: client.infer("slow", slow_inputs(0.0), timeout=100_000))
     # A gRPC deadline: the server reads it from the call and drops the request once it passes.
