@@ -46,7 +46,7 @@ class RequestIdInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
         self, continuation: _Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
-        metadata = handler_call_details.invocation_metadata  # type: ignore[attr-defined]
+        metadata = handler_call_details.invocation_metadata
         request_id_var.set(_metadata_value(metadata, REQUEST_ID_METADATA) or uuid.uuid4().hex)
         return await continuation(handler_call_details)
 
@@ -60,7 +60,7 @@ class AccessLogInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or not _access_log.isEnabledFor(logging.DEBUG):
             return handler
-        return _logged(handler, handler_call_details.method)  # type: ignore[attr-defined]
+        return _logged(handler, handler_call_details.method)
 
 
 def _log_call(method: str, context: grpc.aio.ServicerContext[Any, Any], started: float, failed: bool) -> None:
@@ -108,4 +108,4 @@ def _logged(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandle
                 _log_call(method, context, started, failed)
 
         wrapped = single
-    return handler._replace(**{kind: wrapped})  # type: ignore[attr-defined, no-any-return]
+    return handler._replace(**{kind: wrapped})

@@ -17,7 +17,7 @@ registry is private to this object (no process-wide global), so tests and embedd
 from __future__ import annotations
 
 import threading
-from http.server import ThreadingHTTPServer
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -57,7 +57,7 @@ class GatewayMetrics:
         )  # fmt: skip
         self._versions: dict[str, set[str]] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     def _histogram(self, name: str, documentation: str) -> Histogram:

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 
@@ -27,7 +27,7 @@ __all__ = ["EXTENSIONS", "SERVER_NAME", "InferenceServicer"]
 SERVER_NAME = "bridgeway"
 EXTENSIONS = ("model_repository", "model_configuration", "statistics")
 
-_Context = grpc.aio.ServicerContext[Any, Any]
+_Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 _NO_SHARED_MEMORY = "shared memory is not supported; send tensor data in the request"
 
