@@ -21,7 +21,7 @@ def _register() -> None:
     # stays fast. A module that does not exist yet is simply not registered.
     import importlib
 
-    for module in ("serve", "models", "copybook", "score", "run", "audit"):
+    for module in ("serve", "models", "copybook", "score", "run", "audit", "health"):
         try:
             mod = importlib.import_module(f"adapters.cli.{module}")
         except ModuleNotFoundError as exc:
