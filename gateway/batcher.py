@@ -49,6 +49,14 @@ class Scheduler(Protocol):
         """Fail every request still queued with ``error``; runs in progress finish."""
         ...
 
+    def queued(self) -> int:
+        """Requests waiting for a run (not counting those running): the queue depth."""
+        ...
+
+    def running(self) -> int:
+        """Runs dispatched to the worker threads and not finished yet."""
+        ...
+
 
 def _expired(deadline: float) -> DeadlineExceeded:
     late_ms = (time.monotonic() - deadline) * 1000
@@ -156,6 +164,12 @@ class DirectScheduler:
                 return
         self._busy -= 1
 
+    def queued(self) -> int:
+        return sum(1 for turn in self._waiters if not turn.done())
+
+    def running(self) -> int:
+        return self._busy
+
     def close(self, error: BridgewayError) -> None:
         self._closed = error
         while self._waiters:
@@ -213,6 +227,7 @@ class BatchScheduler:
         self._config = config
         self._delay_s = config.max_queue_delay_us / 1e6
         self._preferred = sorted(set(config.preferred_batch_sizes))
+        self._concurrency = concurrency
         self._free = concurrency
         self._input_names = input_names
         self._output_index = {name: i for i, name in enumerate(output_names)}
@@ -434,6 +449,12 @@ class BatchScheduler:
         for item in batch:
             if not item.future.done():
                 item.future.set_exception(_copy_error(exc))
+
+    def queued(self) -> int:
+        return self._count
+
+    def running(self) -> int:
+        return self._concurrency - self._free
 
     def close(self, error: BridgewayError) -> None:
         self._closed = error

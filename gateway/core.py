@@ -103,7 +103,7 @@ class InferenceCore:
         self._observers: list[InferenceObserver] = []
         self._loader = ModelLoader(settings, self.repository, self._set_state, self._batch_done)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._retiring: set[asyncio.Task[None]] = set()
+        self._retiring: dict[asyncio.Task[None], ServedVersion] = {}  # replaced, closing once idle
         self._started = False
         self._draining = False
         self._stopped = False
@@ -123,6 +123,7 @@ class InferenceCore:
         """Refuse new work (ServerDraining), let queued and running requests finish within ``grace_s``."""
         self._draining = True
         served = [v for route in self._routes.values() for v in route.versions.values()]
+        served += [v for v in self._retiring.values() if v not in served]
         if served:
             await asyncio.wait([asyncio.ensure_future(v.wait_idle(grace_s)) for v in served])
         for version in served:
@@ -131,6 +132,7 @@ class InferenceCore:
         self._routes.clear()
         for task in list(self._retiring):
             task.cancel()
+        self._retiring.clear()
         self._stopped = True
 
     # --- inference ----------------------------------------------------------------------------------------
@@ -257,18 +259,24 @@ class InferenceCore:
         """(Re)load a model from disk: new versions appear, removed ones go, in-flight requests finish.
 
         Each version is loaded and warmed up beside the one it replaces, then swapped in; the old one closes
-        once its in-flight requests finished. A version whose reload fails keeps serving the previous load.
-        Raises ModelNotFound if the folder does not exist, ModelLoadFailed if no version could be loaded.
+        once its in-flight requests finished. A version whose reload fails keeps serving the previous load,
+        and when none of the versions the policy selects loads, the versions serving so far stay.
+        Raises ModelNotFound if the folder does not exist, ModelLoadFailed if no selected version could be
+        loaded.
         """
         if self._draining:
             raise ServerDraining("the server is shutting down")
         source = await asyncio.to_thread(self.repository.read_model, name)
         others = sum(len(r.versions) for n, r in self._routes.items() if n != name)
         self._loader.planned_sessions = others + len(source.selected)
-        await self._load(name, source)
+        if await self._load(name, source):
+            return
+        error = self._why_not_served(name, "")
         route = self._routes.get(name)
-        if route is None or route.default is None:
-            raise self._why_not_served(name, "")
+        if route is not None and route.versions and isinstance(error, ModelLoadFailed):
+            kept = ", ".join(sorted(route.versions, key=int))
+            raise ModelLoadFailed(f"{error}; still serving version(s) {kept}")
+        raise error
 
     async def unload_model(self, name: str) -> None:
         """Stop serving a model once its in-flight requests finished. Raises ModelNotFound."""
@@ -282,7 +290,8 @@ class InferenceCore:
                 self._set_state(name, served.version, UNLOADING)
             await asyncio.gather(*(self._retire(v, "unloaded") for v in route.versions.values()))
 
-    async def _load(self, name: str, source: ModelSource) -> None:
+    async def _load(self, name: str, source: ModelSource) -> bool:
+        """Load ``source`` beside what serves and swap; True when a version the policy selects serves."""
         async with self._lock(name):
             route = self._routes.setdefault(name, _Route())
             loaded, gone = await self._loader.load(source, route.versions)
@@ -292,13 +301,16 @@ class InferenceCore:
                 self._set_state(name, served.version, READY)
                 if old is not None:
                     self._retire_later(old, "")
-            for version in gone:
-                old = route.versions.pop(version)
-                self._set_state(name, version, UNLOADING)
-                self._retire_later(old, None)
+            selected_serving = any(v not in gone for v in route.versions)
+            if selected_serving:  # otherwise a bad deployment would take the model down: keep what serves
+                for version in gone:
+                    old = route.versions.pop(version)
+                    self._set_state(name, version, UNLOADING)
+                    self._retire_later(old, None)
             route.refresh_default()
             if not route.versions:
                 del self._routes[name]
+            return selected_serving
 
     def _lock(self, name: str) -> asyncio.Lock:
         lock = self._locks.get(name)
@@ -308,8 +320,8 @@ class InferenceCore:
 
     def _retire_later(self, served: ServedVersion, final: str | None) -> None:
         task = asyncio.get_running_loop().create_task(self._retire(served, final))
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        self._retiring[task] = served
+        task.add_done_callback(lambda t: self._retiring.pop(t, None))
 
     async def _retire(self, served: ServedVersion, final: str | None) -> None:
         """Close ``served`` once idle (or after the drain grace). ``final``: reason to record as

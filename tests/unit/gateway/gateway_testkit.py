@@ -172,3 +172,16 @@ def width_mismatch_model() -> bytes:
     return _model(
         nodes, [_io("x", TensorProto.FLOAT, ["n", "m"])], [_io("y", TensorProto.FLOAT, ["n", 2])], [w]
     )
+
+
+def identity_model() -> bytes:
+    """x: FP32 [N, M] -> y = x (a dynamic non-batch axis: requests merge only when M agrees)."""
+    nodes = [helper.make_node("Identity", ["x"], ["y"])]
+    return _model(nodes, [_io("x", TensorProto.FLOAT, ["n", "m"])], [_io("y", TensorProto.FLOAT, ["n", "m"])])
+
+
+def doubling_model() -> bytes:
+    """x: FP32 [N, 2] -> twice: FP32 [2N, 2] (x stacked on itself): a dynamic leading axis that is not N."""
+    nodes = [helper.make_node("Concat", ["x", "x"], ["twice"], axis=0)]
+    out = [_io("twice", TensorProto.FLOAT, ["k", 2])]
+    return _model(nodes, [_io("x", TensorProto.FLOAT, ["n", 2])], out)
