@@ -83,13 +83,14 @@ def _datatype(where: str, datatype: str) -> Datatype:
 
 
 def _element_count(where: str, shape: Sequence[int]) -> int:
-    if any(dim < 0 for dim in shape):
-        raise InvalidInput(f"{where}: shape {list(shape)} has a negative dimension")
+    for dim in shape:
+        if dim < 0:
+            raise InvalidInput(f"{where}: shape {list(shape)} has a negative dimension")
     return math.prod(shape)
 
 
-def _wire_dtype(datatype: Datatype) -> np.dtype:
-    return datatype.numpy.newbyteorder("<")
+# Raw contents are little-endian whatever the host's byte order.
+_WIRE_DTYPE = {d.name: d.numpy.newbyteorder("<") for d in DATATYPES if d.name != "BYTES"}
 
 
 def _decode_bytes_elements(where: str, raw: bytes, count: int) -> list[bytes]:
@@ -127,24 +128,30 @@ def array_from_raw(
 ) -> np.ndarray:
     """Decode one tensor's raw bytes. Zero-copy for fixed-size datatypes (a read-only view of ``raw``).
 
-    ``kind`` ("input" or "output") only words the error messages.
+    ``kind`` ("input" or "output") only words the error messages. This is the hot path of every call: pass
+    ``shape`` as a list (numpy reshapes a protobuf repeated field several times slower).
     """
-    where = f"{kind} '{name}'"
-    dt = _datatype(where, datatype)
-    count = _element_count(where, shape)
-    if dt.name == "BYTES":
-        return _object_array(_decode_bytes_elements(where, raw, count), shape)
-    expected = count * dt.itemsize
-    if len(raw) != expected:
+    wire = _WIRE_DTYPE.get(datatype)
+    if wire is None:
+        return _array_from_raw_bytes(f"{kind} '{name}'", datatype, shape, raw)
+    count = _element_count(f"{kind} '{name}'", shape)
+    if len(raw) != count * wire.itemsize:
         raise InvalidInput(
-            f"{where}: expected {expected} bytes for {dt.name} shape {list(shape)}, got {len(raw)}"
+            f"{kind} '{name}': expected {count * wire.itemsize} bytes for {datatype} shape {list(shape)}, "
+            f"got {len(raw)}"
         )
-    if dt.name == "BOOL":
+    if datatype == "BOOL":
         octets = np.frombuffer(raw, dtype=np.uint8)
         # Any non-zero byte means true; viewing bytes > 1 as numpy bool would make malformed booleans.
         flat = octets.view(np.bool_) if not (octets > 1).any() else octets != 0
         return flat.reshape(shape)
-    return np.frombuffer(raw, dtype=_wire_dtype(dt)).reshape(shape)
+    return np.frombuffer(raw, dtype=wire).reshape(shape)
+
+
+def _array_from_raw_bytes(where: str, datatype: str, shape: Sequence[int], raw: bytes) -> np.ndarray:
+    _datatype(where, datatype)  # BYTES, or an unknown name: raises
+    count = _element_count(where, shape)
+    return _object_array(_decode_bytes_elements(where, raw, count), shape)
 
 
 def array_from_contents(
@@ -184,7 +191,7 @@ def array_to_raw(data: np.ndarray, datatype: str) -> bytes:
     if dt is None:
         raise ValueError(f"unknown datatype {datatype!r}")
     if dt.name != "BYTES":
-        return np.asarray(data, dtype=_wire_dtype(dt)).tobytes()
+        return np.asarray(data, dtype=_WIRE_DTYPE[dt.name]).tobytes()
     parts: list[bytes] = []
     for item in np.asarray(data, dtype=object).reshape(-1):
         value = item if isinstance(item, bytes) else str(item).encode("utf-8")
@@ -225,21 +232,21 @@ def _reject_unsupported(where: str, parameters: Iterable[str]) -> None:
 
 
 def _decode_inputs(msg: pb.ModelInferRequest) -> list[Tensor]:
-    raw = msg.raw_input_contents
-    if raw and len(raw) != len(msg.inputs):
-        raise InvalidInput(
-            f"raw_input_contents: expected one entry per input ({len(msg.inputs)}), got {len(raw)}"
-        )
+    specs, raw = msg.inputs, msg.raw_input_contents
+    if raw and len(raw) != len(specs):
+        raise InvalidInput(f"raw_input_contents: expected one entry per input ({len(specs)}), got {len(raw)}")
     tensors: list[Tensor] = []
-    for index, spec in enumerate(msg.inputs):
-        _reject_unsupported(f"input '{spec.name}'", spec.parameters)
+    for index, spec in enumerate(specs):
+        name, datatype, shape = spec.name, spec.datatype, list(spec.shape)
+        if spec.parameters:
+            _reject_unsupported(f"input '{name}'", spec.parameters)
         if raw:
             if spec.HasField("contents"):
-                raise InvalidInput(f"input '{spec.name}': data given both raw and in contents; send one")
-            data = array_from_raw(spec.name, spec.datatype, spec.shape, raw[index])
+                raise InvalidInput(f"input '{name}': data given both raw and in contents; send one")
+            data = array_from_raw(name, datatype, shape, raw[index])
         else:
-            data = array_from_contents(spec.name, spec.datatype, spec.shape, spec.contents)
-        tensors.append(Tensor(spec.name, spec.datatype, data))
+            data = array_from_contents(name, datatype, shape, spec.contents)
+        tensors.append(Tensor(name, datatype, data))
     return tensors
 
 
@@ -257,20 +264,24 @@ def request_from_pb(
     """Decode a ModelInferRequest. ``deadline`` (monotonic seconds) comes from the transport; a ``timeout``
     request parameter (microseconds after ``now``, monotonic) can only make it earlier.
     """
-    names = [spec.name for spec in msg.inputs]
-    if len(set(names)) != len(names):
-        raise InvalidInput(f"inputs: each input may appear once, got {names}")
-    for output in msg.outputs:
-        _reject_unsupported(f"requested output '{output.name}'", output.parameters)
-    parameters = parameters_from_pb(msg.parameters)
+    inputs = _decode_inputs(msg)
+    if len({t.name for t in inputs}) != len(inputs):
+        raise InvalidInput(f"inputs: each input may appear once, got {[t.name for t in inputs]}")
+    outputs = None
+    if msg.outputs:
+        for output in msg.outputs:
+            if output.parameters:
+                _reject_unsupported(f"requested output '{output.name}'", output.parameters)
+        outputs = [output.name for output in msg.outputs]
+    parameters = parameters_from_pb(msg.parameters) if msg.parameters else {}
     return InferRequest(
         model_name=msg.model_name,
         model_version=msg.model_version,
-        inputs=_decode_inputs(msg),
+        inputs=inputs,
         id=msg.id,
-        outputs=[output.name for output in msg.outputs] or None,
+        outputs=outputs,
         parameters=parameters,
-        deadline=_earliest(deadline, parameters.get("timeout"), now),
+        deadline=_earliest(deadline, parameters.get("timeout"), now) if parameters else deadline,
     )
 
 
