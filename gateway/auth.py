@@ -301,13 +301,17 @@ def _subject(context: _Context) -> str:
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates every call except ``OPEN_METHODS`` and sets ``caller_var``; checks model permission
-    for the unary calls that name a model. ``tokens``: the tokens file, or None; ``mutual_tls``: the server
-    verifies client certificates, whose subject identifies a caller.
+    for the unary calls that name a model.
+
+    ``tokens``: the tokens file, or None. ``mutual_tls``: the server verifies client certificates, whose
+    subject identifies a caller. ``require_tls``: refuse every call but the open ones when it did not come
+    over TLS (the plaintext health port beside a TLS port).
     """
 
-    def __init__(self, tokens: TokenBook | None, mutual_tls: bool) -> None:
+    def __init__(self, tokens: TokenBook | None, mutual_tls: bool, require_tls: bool = False) -> None:
         self._tokens = tokens
         self._mutual_tls = mutual_tls
+        self._require_tls = require_tls
 
     async def intercept_service(
         self, continuation: _Continuation, handler_call_details: grpc.HandlerCallDetails
@@ -321,14 +325,22 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     def identify(self, token: str | None, context: _Context) -> Caller | None:
         """The caller for this call's token and certificate, or None when it must be refused."""
+        if self._require_tls and not _over_tls(context):
+            return None
         subject = _subject(context) if self._mutual_tls else ""
         if self._tokens is None:
-            return Caller(f"cert:{subject}") if subject else (None if self._mutual_tls else ANONYMOUS)
+            if self._mutual_tls:
+                return Caller(f"cert:{subject}") if subject else None
+            return ANONYMOUS
         if token is not None:
             entry = self._tokens.by_token(token) if token else None
         else:
             entry = self._tokens.by_subject(subject) if subject else None
         return _caller_for(entry, subject, token is not None) if entry is not None else None
+
+
+def _over_tls(context: _Context) -> bool:
+    return context.auth_context().get("transport_security_type") == [b"ssl"]
 
 
 async def _admit(
