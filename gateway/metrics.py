@@ -32,6 +32,21 @@ _LATENCY_BUCKETS = (
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
+class _Series:
+    """Every metric child of one (model, version) label pair."""
+
+    __slots__ = ("batch", "compute", "failure", "in_flight", "queue", "success", "total")
+
+    def __init__(self, metrics: GatewayMetrics, model: str, version: str) -> None:
+        self.success = metrics._requests.labels(model, version, "success")
+        self.failure = metrics._requests.labels(model, version, "failure")
+        self.queue = metrics._queue.labels(model, version)
+        self.compute = metrics._compute.labels(model, version)
+        self.total = metrics._total.labels(model, version)
+        self.batch = metrics._batch.labels(model, version)
+        self.in_flight = metrics._in_flight.labels(model)
+
+
 class GatewayMetrics:
     """Collects the gateway's metrics; thread-safe (the core may call from worker threads)."""
 
@@ -56,6 +71,7 @@ class GatewayMetrics:
             registry=self.registry,
         )  # fmt: skip
         self._versions: dict[str, set[str]] = {}
+        self._children: dict[tuple[str, str], _Series] = {}
         self._lock = threading.Lock()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -65,31 +81,42 @@ class GatewayMetrics:
             name, documentation, ("model", "version"), buckets=_LATENCY_BUCKETS, registry=self.registry
         )
 
-    def _labels(self, model: str, version: str) -> tuple[str, str]:
+    def _series(self, model: str, version: str) -> _Series:
+        """The label children of one (model, version), resolved once: ``labels()`` costs a lock per call."""
         versions = self._versions.get(model)
         if versions is None:
-            return UNKNOWN_MODEL, ""
-        return model, version if version in versions else ""
+            model, version = UNKNOWN_MODEL, ""
+        elif version not in versions:
+            version = ""
+        key = (model, version)
+        series = self._children.get(key)
+        if series is None:
+            with self._lock:
+                series = self._children.get(key) or _Series(self, model, version)
+                self._children[key] = series
+        return series
 
     # -- InferenceObserver -------------------------------------------------------------------------------
 
     def request_started(self, model: str, version: str) -> None:
-        self._in_flight.labels(self._labels(model, version)[0]).inc()
+        self._series(model, version).in_flight.inc()
 
     def request_finished(
         self, model: str, version: str, ok: bool, queue_s: float, compute_s: float, total_s: float
     ) -> None:
-        labels = self._labels(model, version)
+        series = self._series(model, version)
         if version:  # the core reports a start only once the version is resolved
-            self._in_flight.labels(labels[0]).dec()
-        self._requests.labels(*labels, "success" if ok else "failure").inc()
+            series.in_flight.dec()
         if ok:
-            self._queue.labels(*labels).observe(queue_s)
-            self._compute.labels(*labels).observe(compute_s)
-        self._total.labels(*labels).observe(total_s)
+            series.success.inc()
+            series.queue.observe(queue_s)
+            series.compute.observe(compute_s)
+        else:
+            series.failure.inc()
+        series.total.observe(total_s)
 
     def batch_executed(self, model: str, version: str, batch_size: int, compute_s: float) -> None:
-        self._batch.labels(*self._labels(model, version)).observe(batch_size)
+        self._series(model, version).batch.observe(batch_size)
 
     # -- model state listener ----------------------------------------------------------------------------
 
