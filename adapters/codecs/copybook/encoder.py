@@ -78,7 +78,7 @@ class RecordEncoder:
         value: Any = values
         for name in segment.path[1:]:
             value = value.get(name) if isinstance(value, Mapping) else None
-        key = str(value).rstrip() if value is not None else ""
+        key = str(value).rstrip(" \x00") if value is not None else ""
         if key not in self._branches:
             raise UnrepresentableValue(
                 "segment value is not in the segment map",

@@ -25,7 +25,7 @@ OdoLayout = Literal["shift", "fixed"]
 class Segments:
     """Multi-segment records: the value of ``field`` picks which REDEFINES member a record holds.
 
-    ``branches`` maps a segment value (compared after trimming trailing spaces) to the name of a group or
+    ``branches`` maps a segment value (compared without trailing spaces and NULs) to the name of a group or
     field that is a member of a REDEFINES chain. For a record, only the selected member of each mapped
     chain is decoded; the other mapped members are left out of the result. A record whose segment value
     is not in the map is a ``RecordDecodeError`` (it would otherwise decode as none of its variants).
@@ -47,7 +47,7 @@ class Segments:
             if len(nodes) != 1:
                 why = "is ambiguous" if nodes else "is not a REDEFINES member of the record"
                 raise KeyError(f"segment branch {branch!r} {why}")
-            resolved[value.rstrip()] = nodes[0].path
+            resolved[value.rstrip(" \x00")] = nodes[0].path
         return segment_field, resolved
 
 

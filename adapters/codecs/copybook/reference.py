@@ -91,7 +91,7 @@ class RecordDecoder:
         segment = self._segment_field
         assert segment is not None
         value = self._field(segment, segment.offset, record, segment.qualified_name, False)
-        key = str(value).rstrip() if value is not None else ""
+        key = str(value).rstrip(" \x00") if value is not None else ""
         if key not in self._branches:
             error = RecordDecodeError(
                 "segment value is not in the segment map",
