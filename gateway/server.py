@@ -79,7 +79,16 @@ class GatewayServer:
         return server
 
     async def start(self) -> None:
-        """Bind, start serving, load the models. Raises OSError when a port cannot be bound."""
+        """Bind, start serving, load the models. Raises OSError when a port cannot be bound; whatever had
+        started by then is shut down again before the error propagates.
+        """
+        try:
+            await self._start()
+        except BaseException:
+            await self._shutdown(0)
+            raise
+
+    async def _start(self) -> None:
         self.core.add_observer(self._metrics)
         self.core.add_state_listener(self._metrics.on_model_state)
         self._health = health = GatewayHealth(self.core)
@@ -104,13 +113,17 @@ class GatewayServer:
         """Drain and stop; in-flight calls finish within ``grace_s`` (default: the settings' drain grace)."""
         grace = self.settings.drain_grace_s if grace_s is None else grace_s
         _log.info("draining", extra={"grace_s": grace})
+        await self._shutdown(grace)
+        _log.info("stopped")
+
+    async def _shutdown(self, grace: float) -> None:
+        # Health first, so balancers stop routing here while the core finishes what it accepted.
         if self._health is not None:
             await self._health.draining()
         await self.core.stop(grace)
         if self._server is not None:
             await self._server.stop(grace)
         self._metrics.close()
-        _log.info("stopped")
 
 
 @asynccontextmanager
@@ -121,8 +134,8 @@ async def running_gateway(
 ) -> AsyncIterator[GatewayServer]:
     """A started gateway for the duration of the block (ports in ``.port`` / ``.metrics_port``)."""
     gateway = GatewayServer(settings, core if core is not None else InferenceCore(settings), interceptors)
+    await gateway.start()
     try:
-        await gateway.start()
         yield gateway
     finally:
         await gateway.stop()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,3 +77,23 @@ def test_calls_without_an_id_get_a_generated_one(debug_gateway: GatewayProcess) 
         assert client.is_server_live()
     line = logged(debug_gateway, event="call", method="/inference.GRPCInferenceService/ServerLive")
     assert len(line["request_id"]) == 32
+
+
+def test_a_port_already_in_use_exits_1_naming_the_address(zoo_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [
+            sys.executable,
+            "-c",
+            "from adapters.cli import main; main(prog_name='bridgeway')",
+            "serve",
+        ]
+        command += ["--models", str(zoo_dir), "--port", str(port), "--metrics-port", "0"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    (failure_line,) = [line for line in lines if line["event"] == "cannot start"]
+    assert f"127.0.0.1:{port}" in failure_line["reason"]
+    assert not [line for line in lines if line["event"] in ("listening", "draining")]
