@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import click
 
@@ -161,7 +161,7 @@ def run_encode(
     report = Report("encoded")
     try:
         with data.open("rb") as source, output_file(output, binary=True) as sink:
-            writer = RecordWriter(sink, framing, pad=codepage.encode(" "))
+            writer = RecordWriter(cast(BinaryIO, sink), framing, pad=codepage.encode(" "))
             for number, value in jsonl.read_records(source):
                 try:
                     record = encoder.encode(value, number)

@@ -12,11 +12,14 @@ half-written file under the requested name.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from adapters.cli._copybook_show import render_layout
+
+if TYPE_CHECKING:
+    from adapters.codecs.copybook.framing import RecordFormat
 
 __all__ = ["COMMANDS", "copybook"]
 
@@ -156,7 +159,8 @@ def _settings(opts: dict[str, Any]) -> tuple[Any, Any, Any]:
         codepage = get_codepage(opts["encoding"])
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--encoding") from None
-    record_format = opts["record_format"].upper() if opts["record_format"].lower() != "text" else "text"
+    chosen = str(opts["record_format"])
+    record_format = cast(RecordFormat, "text" if chosen.lower() == "text" else chosen.upper())
     framing = Framing(
         record_format=record_format,
         record_length=opts["record_length"]

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any
 
 __all__ = ["dumps", "loads", "read_records"]
 
@@ -73,7 +73,7 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
 
 
-def read_records(stream: IO[str] | IO[bytes]) -> Iterator[tuple[int, Any]]:
+def read_records(stream: Iterable[str | bytes]) -> Iterator[tuple[int, Any]]:
     """``(line number, value)`` for every non-blank line of a caller-opened JSON Lines stream.
 
     Raises ``ValueError`` naming the line number for a line that is not JSON.

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from typing import Any
 
-import ebcdic  # importing registers cp1047, cp1141-cp1149 ... with the codecs module
+import ebcdic  # type: ignore[import-untyped]  # importing registers cp1047, cp1141-cp1149 ... with the codecs module
 
 __all__ = ["Codepage", "available_codepages", "get_codepage"]
 
@@ -77,10 +78,10 @@ class Codepage:
         return cls(name, None, table)
 
 
-_MAPS: dict[str, object] = {}
+_MAPS: dict[str, Any] = {}
 
 
-def _encoding_map(table: str) -> object:
+def _encoding_map(table: str) -> Any:
     if table not in _MAPS:
         # Where several bytes decode to the same character (a page mapping many bytes to a space), encode
         # to the lowest of them: later duplicates are left out of the map.

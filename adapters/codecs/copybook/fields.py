@@ -248,7 +248,7 @@ def _unscaled(field: Field, value: object, rounding: Rounding) -> int:
         half = 10**-shift
         if 2 * rest > half or (2 * rest == half and (rounding == "half-up" or unscaled % 2)):
             unscaled += 1
-    return -unscaled if sign else unscaled
+    return int(-unscaled if sign else unscaled)
 
 
 def _exact(value: numbers.Real | Decimal) -> Decimal:

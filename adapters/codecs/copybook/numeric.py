@@ -55,7 +55,7 @@ def scaled(unscaled: int, scale: int) -> int | Decimal:
     """The exact value of stored digits: an ``int`` when there is no fraction, else a ``Decimal`` whose
     exponent is exactly ``-scale`` (``scaled(3050, 2)`` is ``Decimal('30.50')``)."""
     if scale <= 0:
-        return unscaled * 10**-scale
+        return int(unscaled * 10**-scale)
     return Decimal(f"{unscaled}E-{scale}")
 
 

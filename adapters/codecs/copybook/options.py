@@ -7,7 +7,8 @@ These are the caller's choices for *reading and writing* records; what the bytes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Literal
 
 from adapters.codecs.copybook.codepages import Codepage, get_codepage
@@ -32,7 +33,7 @@ class Segments:
     """
 
     field: str
-    branches: Mapping[str, str] = field(default_factory=dict)
+    branches: Mapping[str, str] = dc_field(default_factory=dict)
 
     def resolve(self, layout: Layout) -> tuple[Field, dict[str, tuple[str, ...]]]:
         """The segment field and, per segment value, the path of the branch it selects.
@@ -75,7 +76,7 @@ class DecodeOptions:
     occurrences the counter says; ``fixed`` keeps every table at its maximum size.
     """
 
-    codepage: Codepage = field(default_factory=lambda: get_codepage("cp037"))
+    codepage: Codepage = dc_field(default_factory=lambda: get_codepage("cp037"))
     trim: Trim = "right"
     on_error: OnError = "reject"
     odo: OdoLayout = "shift"
@@ -88,7 +89,7 @@ class EncodeOptions:
     digits (``error`` by default: never silently change a value), segments and DEPENDING ON layout as for
     decoding."""
 
-    codepage: Codepage = field(default_factory=lambda: get_codepage("cp037"))
+    codepage: Codepage = dc_field(default_factory=lambda: get_codepage("cp037"))
     zoned_sign: ZonedSign = "ascii"
     rounding: Rounding = "error"
     odo: OdoLayout = "shift"

@@ -21,7 +21,7 @@ Rules worth knowing:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from adapters.codecs.copybook.fields import decode_field
 from adapters.codecs.copybook.layout import Dim, Field, Group, Kind, Layout, Node
@@ -101,7 +101,8 @@ class RecordDecoder:
                 expected=" or ".join(repr(k) for k in self._branches),
                 found=repr(key),
             )
-            return self._failed(error, record, False)  # under on_error="null": no member is decoded
+            self._failed(error, record, False)  # under on_error="null": no member is decoded
+            return None
         return self._branches[key]
 
     def _group(
@@ -137,7 +138,8 @@ class RecordDecoder:
         try:
             count = self._count(dim, node, record, label, start) if dim.depending_on else dim.count
         except RecordDecodeError as exc:
-            return self._failed(exc, record, lenient), dim.count * dim.stride
+            self._failed(exc, record, lenient)
+            return None, dim.count * dim.stride
         values = []
         position = start
         padding = dim.stride - node.size  # SYNC slack at the end of each occurrence
@@ -176,7 +178,8 @@ class RecordDecoder:
                     field, raw, self.options.codepage, trim=self.options.trim, name=label, offset=start
                 )
         except RecordDecodeError as exc:
-            value = self._failed(exc, record, lenient)
+            self._failed(exc, record, lenient)
+            value = None
         if field.path in self._counters:
             record.counters[field.path] = value
         return value
@@ -201,14 +204,14 @@ class RecordDecoder:
         )
 
     def _failed(self, error: RecordDecodeError, record: _Record, lenient: bool) -> None:
+        """Apply the error policy: raise, or record the error (the caller sets the value to None)."""
         if record.number is not None:
-            error = error.at_record(record.number)  # type: ignore[assignment]
+            error = cast(RecordDecodeError, error.at_record(record.number))
         if lenient:
-            return None
+            return
         if self.options.on_error != "null":
             raise error
         record.errors.append(error)
-        return None
 
 
 def _emit(out: dict[str, Any], node: Node, value: Any) -> None:
