@@ -1,0 +1,191 @@
+"""Carrying outcomes out on one channel: publish first, then settle the request (I/O thread only).
+
+* ``Reply``: publish the result (persistent, mandatory, confirmed) to the configured exchange or to the
+  request's ``reply_to``; on the confirm, ack the request. A returned (unroutable) result is parked in the
+  processed-id store first — durably — and then the request is acked; parked results are re-published every
+  ``park_retry_s`` until one is routed. A nacked publish is re-sent after ``retry_delay_ms``.
+* ``DeadLetter``: AMQP's reject carries no headers, so the adapter publishes the request itself to the
+  dead-letter exchange with ``x-bridgeway-error`` (the reason), ``x-bridgeway-error-kind`` and the source
+  queue, waits for the confirm, then acks. If even that cannot be routed, the request is rejected without
+  requeue, so the queue's own dead-letter policy takes it.
+* ``Retry``: nack with requeue after ``retry_delay_ms``.
+
+A channel that closes takes its pending work with it: the broker requeues every unacked request, and the
+processed-id store makes the redelivery publish the same bytes again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pika
+import pika.channel
+
+from adapters.amqp import messages as m
+from adapters.amqp.disposition import DeadLetter, Outcome, Reply, Retry
+from adapters.amqp.events import EventSink
+from adapters.amqp.publisher import Confirm, ConfirmingPublisher, Outgoing
+from adapters.amqp.settings import AmqpOutputSettings, AmqpSourceSettings
+from adapters.amqp.store import ParkedResult, ProcessedStore, StoredResult
+
+__all__ = ["Settler"]
+
+log = logging.getLogger(__name__)
+
+Later = Callable[[float, Callable[[], None]], None]
+
+
+class Settler:
+    """Executes outcomes for the deliveries of ``channel``; ``on_settled`` runs once per settled delivery."""
+
+    def __init__(
+        self,
+        channel: pika.channel.Channel,
+        publisher: ConfirmingPublisher,
+        store: ProcessedStore,
+        source: AmqpSourceSettings,
+        output: AmqpOutputSettings,
+        later: Later,
+        events: EventSink,
+        on_settled: Callable[[], None],
+    ) -> None:
+        self._channel = channel
+        self._publisher = publisher
+        self._store = store
+        self._source = source
+        self._output = output
+        self._later = later
+        self._events = events
+        self._on_settled = on_settled
+        self._parked_in_flight: set[str] = set()
+
+    def settle(self, outcome: Outcome) -> None:
+        if isinstance(outcome, Reply):
+            self._reply(outcome)
+        elif isinstance(outcome, DeadLetter):
+            self._dead_letter(outcome)
+        else:
+            self._retry(outcome)
+
+    def republish_parked(self) -> None:
+        """Try the parked (unroutable) results again, as many as the confirm window has room for."""
+        if self._publisher.blocked or not self._channel.is_open:
+            return
+        for parked in self._store.parked(self._publisher.room, exclude=self._parked_in_flight):
+            self._parked_in_flight.add(parked.result.key)
+            self._publisher.publish(self._parked_message(parked))
+
+    def _reply(self, outcome: Reply) -> None:
+        delivery, result = outcome.delivery, outcome.result
+        if outcome.replayed:
+            self._events("replayed", {"key": result.key})
+        exchange, routing_key = self._destination(outcome)
+
+        def done(confirm: Confirm) -> None:
+            if confirm == "nacked":
+                log.warning("amqp: broker nacked result %s; re-sending", result.key)
+                self._later(self._source.retry_delay_ms / 1000, lambda: self._publisher.publish(message))
+                return
+            if confirm == "returned":
+                self._events("returned", {"key": result.key})
+                self._store.park(result.key, exchange, routing_key, delivery.reply_correlation_id)
+                self._events("parked", {"key": result.key})
+            else:
+                self._events("result_confirmed", {"key": result.key})
+            self._ack(delivery.tag, result.key)
+
+        properties = _result_properties(result, delivery.reply_correlation_id)
+        message = Outgoing(exchange, routing_key, result.body, properties, done)
+        self._publisher.publish(message)
+
+    def _destination(self, outcome: Reply) -> tuple[str, str]:
+        if self._output.exchange is not None and self._output.routing_key is not None:
+            return self._output.exchange, self._output.routing_key
+        return "", outcome.delivery.reply_to or ""
+
+    def _parked_message(self, parked: ParkedResult) -> Outgoing:
+        key = parked.result.key
+
+        def done(confirm: Confirm) -> None:
+            self._parked_in_flight.discard(key)
+            if confirm == "ok":
+                self._store.unpark(key)
+                self._events("unparked", {"key": key})
+
+        properties = _result_properties(parked.result, parked.correlation_id)
+        return Outgoing(parked.exchange, parked.routing_key, parked.result.body, properties, done)
+
+    def _dead_letter(self, outcome: DeadLetter) -> None:
+        delivery = outcome.delivery
+        key = delivery.key or ""
+        log.info("amqp: dead-lettering request %s (%s): %s", key, outcome.kind, outcome.reason)
+        headers = dict(delivery.headers)
+        headers.update(
+            {
+                m.HEADER_ERROR: outcome.reason,
+                m.HEADER_ERROR_KIND: outcome.kind,
+                m.HEADER_SOURCE_QUEUE: self._source.queue,
+                m.HEADER_DELIVERIES: delivery.previous_deliveries + 1,
+            }
+        )
+
+        def done(confirm: Confirm) -> None:
+            if confirm == "ok":
+                self._events("dead_lettered", {"key": key, "kind": outcome.kind, "reason": outcome.reason})
+                self._ack(delivery.tag, key)
+                return
+            log.error("amqp: dead-letter exchange refused request %s (%s); rejecting it", key, confirm)
+            self._events("dead_lettered", {"key": key, "kind": outcome.kind, "reason": outcome.reason})
+            self._settle_with(lambda: self._channel.basic_reject(delivery.tag, requeue=False))
+
+        properties = pika.BasicProperties(
+            content_type=delivery.content_type,
+            content_encoding=delivery.content_encoding,
+            message_id=delivery.message_id,
+            correlation_id=delivery.correlation_id,
+            reply_to=delivery.reply_to,
+            delivery_mode=2,
+            headers=headers,
+        )
+        topology = self._source.topology
+        message = Outgoing(
+            topology.dead_letter_exchange,
+            self._source.dead_letter_routing_key,
+            delivery.body,
+            properties,
+            done,
+        )
+        self._publisher.publish(message)
+
+    def _retry(self, outcome: Retry) -> None:
+        delivery = outcome.delivery
+        key = delivery.key or ""
+
+        def nack() -> None:
+            self._events("requeued", {"key": key, "reason": outcome.reason})
+            self._settle_with(lambda: self._channel.basic_nack(delivery.tag, requeue=True))
+
+        self._later(self._source.retry_delay_ms / 1000, nack)
+
+    def _ack(self, tag: int, key: str) -> None:
+        if self._settle_with(lambda: self._channel.basic_ack(tag)):
+            self._events("request_acked", {"key": key})
+
+    def _settle_with(self, action: Callable[[], None]) -> bool:
+        if not self._channel.is_open:
+            return False  # the broker requeues it; the redelivery is settled on the new channel
+        action()
+        self._on_settled()
+        return True
+
+
+def _result_properties(result: StoredResult, correlation_id: str | None) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        content_type=result.content_type,
+        delivery_mode=2,
+        correlation_id=correlation_id,
+        message_id=f"{result.key}:result",
+        headers=dict(result.headers),
+        app_id="bridgeway",
+    )
