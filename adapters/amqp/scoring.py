@@ -12,8 +12,8 @@ Steps, all off the connection's I/O thread:
    number, field and reason; the others get their reply body, committed to the store before anyone
    publishes it.
 
-When the whole call fails, the error's disposition applies to every message, except that a non-retryable
-failure of a multi-message batch is retried message by message, so one bad request cannot sink the others.
+When the whole call fails, the error's disposition applies to every message, after isolating the requests
+that may cause it (see ``_isolate``), so one bad request cannot sink the others.
 """
 
 from __future__ import annotations
@@ -137,9 +137,10 @@ class BatchScorer:
         try:
             scored = self._pipeline.score(*_batch(pending))
         except Exception as exc:
-            if len(pending) > 1 and disposition_of(exc) == "dead-letter":
-                for one in pending:  # isolate the request that causes it
-                    self._score([one], outcomes)
+            groups = _isolate(pending, exc)
+            if len(groups) > 1:
+                for group in groups:
+                    self._score(group, outcomes)
                 return
             if disposition_of(exc) == "retry":
                 log.warning("amqp: scoring %d message(s) failed, will retry: %s", len(pending), exc)
@@ -193,6 +194,27 @@ class BatchScorer:
             headers[m.HEADER_REQUEST_MESSAGE_ID] = one.delivery.message_id
         body = codec.encode(rows, one.decoded.many)
         return StoredResult(one.key, one.delivery.body_sha256, body, codec.content_type, headers)
+
+
+def _isolate(pending: list[_Pending], error: Exception) -> list[list[_Pending]]:
+    """How to re-score a batch that failed as a whole, so that one request cannot sink the others.
+
+    A failure no retry fixes: every message alone. A transient one: the messages that failed before (the
+    suspects) alone, the fresh ones together; a batch of fresh messages is simply retried as it is, so a
+    real outage costs one call per batch, not one per message.
+    """
+    if len(pending) == 1:
+        return [pending]
+    if disposition_of(error) == "dead-letter":
+        return [[one] for one in pending]
+    fresh: list[_Pending] = []
+    suspects: list[_Pending] = []
+    for one in pending:
+        tried = one.delivery.redelivered or one.delivery.previous_deliveries > 0
+        (suspects if tried else fresh).append(one)
+    if not suspects:
+        return [pending]
+    return ([fresh] if fresh else []) + [[one] for one in suspects]
 
 
 def _batch(pending: list[_Pending]) -> tuple[RecordBatch, MessageRef]:

@@ -19,9 +19,19 @@ from adapters.amqp.service import AmqpPipeline
 from adapters.amqp.settings import AmqpPipelineSettings
 from gateway.types import InferRequest, InferResponse
 from tests.fakes import FakeInferenceClient
+from tests.support.broker import Broker
 from tests.support.fake_models import CLASSIFIER, classify
 
-__all__ = ["Journal", "RunningAdapter", "classifier_client", "pipeline_settings", "record", "request_body"]
+__all__ = [
+    "Journal",
+    "Names",
+    "RunningAdapter",
+    "classifier_client",
+    "declare_request_queue",
+    "pipeline_settings",
+    "record",
+    "request_body",
+]
 
 
 def record(i: int) -> dict[str, float]:
@@ -94,7 +104,9 @@ class Journal:
     def count(self, name: str) -> int:
         return len(self.of(name))
 
-    def wait_for(self, name: str, count: int = 1, timeout_s: float = 30.0, after: float = 0.0) -> float | None:
+    def wait_for(
+        self, name: str, count: int = 1, timeout_s: float = 30.0, after: float = 0.0
+    ) -> float | None:
         """Wait until ``count`` events ``name`` happened after time ``after``; returns the last one's time."""
         deadline = time.monotonic() + timeout_s
         while True:
@@ -158,3 +170,27 @@ def declare_request_queue(url: str, settings: AmqpPipelineSettings) -> None:
         channel.queue_declare(source.queue, durable=True, arguments=request_queue_arguments(source))
     finally:
         connection.close()
+
+
+@dataclass(frozen=True)
+class Names:
+    """A test's queue names: requests, replies, and the dead-letter exchange and queue the adapter declares
+    (see :func:`pipeline_settings`). :meth:`create` declares the reply queue and tracks all for cleanup."""
+
+    requests: str
+    replies: str
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.requests}.dead"
+
+    @property
+    def dlx(self) -> str:
+        return f"{self.requests}.dlx"
+
+    @classmethod
+    def create(cls, broker: Broker) -> Names:
+        names = cls(broker.name("requests"), broker.name("replies"))
+        broker.declare_queue(names.replies)
+        broker.track(queues=(names.requests, names.dead_letters), exchanges=(names.dlx,))
+        return names
