@@ -24,7 +24,10 @@ __all__ = ["Counts", "Oracle", "ResultCollector", "publish_confirmed", "request_
 
 
 def request_properties(
-    request_id: str, reply_to: str | None = None, content_type: str | None = "application/json", **extra: object
+    request_id: str,
+    reply_to: str | None = None,
+    content_type: str | None = "application/json",
+    **extra: object,
 ) -> pika.BasicProperties:
     """Persistent request properties whose message id and correlation id are both ``request_id``."""
     return pika.BasicProperties(
@@ -79,7 +82,9 @@ def publish_confirmed(
         on_open_error_callback=lambda c, e: c.ioloop.stop(),
         on_close_callback=lambda c, r: c.ioloop.stop(),
     )
-    timer = threading.Timer(timeout_s, lambda: connection.ioloop.add_callback_threadsafe(connection.ioloop.stop))
+    timer = threading.Timer(
+        timeout_s, lambda: connection.ioloop.add_callback_threadsafe(connection.ioloop.stop)
+    )
     timer.start()
     try:
         connection.ioloop.start()

@@ -167,7 +167,9 @@ class Broker:
         ctl = _rabbitmqctl()
         if ctl is None:
             raise BrokerNotFound("rabbitmqctl is not installed")
-        done = subprocess.run([ctl, "-q", *args], check=True, capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run(
+            [ctl, "-q", *args], check=True, capture_output=True, text=True, timeout=timeout_s
+        )
         return done.stdout
 
     def stop_app(self) -> None:
