@@ -12,9 +12,12 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from gateway.masking import Masker
 
 __all__ = ["JsonFormatter", "configure_logging", "request_id_var"]
 
@@ -26,7 +29,14 @@ _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "a
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object: time, level, logger, event, request_id, extras, exception."""
+    """Formats a record as one JSON object: time, level, logger, event, request_id, extras, exception.
+
+    ``mask``: field names whose values are hidden wherever they appear in the line (``gateway.masking``).
+    """
+
+    def __init__(self, mask: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._masker = Masker(mask)
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -44,13 +54,20 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # Server-side only: tracebacks go to the log, never into a status message.
             line["exception"] = "".join(traceback.format_exception(*record.exc_info))
+        if self._masker:
+            line = self._masker.fields(line)
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: int | str = logging.INFO, stream: TextIO | None = None) -> None:
-    """Route every logger to one JSON handler on ``stream`` (stderr by default), replacing other handlers."""
+def configure_logging(
+    level: int | str = logging.INFO, stream: TextIO | None = None, mask: Iterable[str] = ()
+) -> None:
+    """Route every logger to one JSON handler on ``stream`` (stderr by default), replacing other handlers.
+
+    ``mask``: field names to hide wherever they appear (``logging: {mask: [...]}`` in the config).
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter(mask))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -29,3 +29,26 @@ def test_an_empty_masker_changes_nothing() -> None:
     value = {"national_id": CANARY}
     assert Masker([]).fields(value) is value
     assert not Masker([" "])
+
+
+def test_the_json_log_formatter_masks_configured_fields_in_extras_messages_and_exceptions() -> None:
+    import json
+    import logging
+
+    from gateway.logs import JsonFormatter
+
+    try:
+        raise ValueError(f"cannot parse national_id={CANARY}")
+    except ValueError as exc:
+        record = logging.makeLogRecord(
+            {
+                "msg": "rejected %s",
+                "args": (f"NATIONAL-ID: {CANARY}",),
+                "record": {"national_id": CANARY, "amount": 7},
+                "exc_info": (ValueError, exc, exc.__traceback__),
+            }
+        )
+    line = JsonFormatter(mask=["national_id"]).format(record)
+    assert CANARY not in line
+    assert json.loads(line)["record"] == {"national_id": MASK, "amount": 7}
+    assert CANARY in JsonFormatter().format(record)  # nothing is masked unless configured
