@@ -21,6 +21,7 @@ __all__ = [
     "BatchingConfig",
     "ConfigError",
     "FieldMapping",
+    "LogSettings",
     "ModelYaml",
     "ServerSettings",
     "VersionPolicy",
@@ -172,14 +173,26 @@ class ModelYaml(_Strict):
 GraphOptimizationLevel = Literal["disable", "basic", "extended", "all"]
 
 
+class LogSettings(_Strict):
+    """``logging: {mask: [...]}``: field names whose values are hidden wherever they appear in log lines."""
+
+    mask: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+
+
 class ServerSettings(_Strict):
     """Settings of one gateway process.
 
     ``threads`` is the whole server's intra-op thread budget, split across loaded model sessions (a model's
     ``threads`` overrides its share). ``default_batching`` applies to models whose model.yaml does not say;
     ``None`` serves them unbatched. ``unbatched_concurrency`` is how many runs of an unbatched version may
-    execute at once (default: its intra-op share, at least 2). Message sizes are bytes. ``drain_grace_s`` is how long a stop waits for
-    queued and running requests.
+    execute at once (default: its intra-op share, at least 2). Message sizes are bytes. ``drain_grace_s`` is
+    how long a stop waits for queued and running requests.
+
+    Security and audit (DESIGN.md "Security and audit", read by ``gateway.trust``): ``tls_cert`` and
+    ``tls_key`` turn TLS on, ``tls_client_ca`` mutual TLS; ``tokens`` is the tokens file, checked for changes
+    every ``tokens_check_interval_s``; ``audit_log`` the audit trail, rotated at ``audit_max_bytes`` (0:
+    never), fsynced per ``audit_fsync``; ``health_port`` a plaintext port answering only health and liveness
+    (for probes that cannot speak TLS).
     """
 
     models_dir: Path = Path("models")
@@ -196,6 +209,16 @@ class ServerSettings(_Strict):
     drain_grace_s: Annotated[float, Field(ge=0)] = 10.0
     default_batching: BatchingConfig | None = BatchingConfig(max_batch_size=256, max_queue_delay_us=0)
     unbatched_concurrency: Annotated[int, Field(ge=1)] | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    tokens: Path | None = None
+    tokens_check_interval_s: Annotated[float, Field(ge=0)] = 1.0
+    audit_log: Path | None = None
+    audit_max_bytes: Annotated[int, Field(ge=0)] = 64 * MIB
+    audit_fsync: Literal["always", "batch", "never"] = "batch"
+    health_port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("default_batching", mode="before")
     @classmethod
