@@ -160,7 +160,7 @@ def _settings(opts: dict[str, Any]) -> tuple[Any, Any, Any]:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--encoding") from None
     chosen = str(opts["record_format"])
-    record_format = cast(RecordFormat, "text" if chosen.lower() == "text" else chosen.upper())
+    record_format = cast("RecordFormat", "text" if chosen.lower() == "text" else chosen.upper())
     framing = Framing(
         record_format=record_format,
         record_length=opts["record_length"]

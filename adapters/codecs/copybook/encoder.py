@@ -50,7 +50,7 @@ class RecordEncoder:
         self.layout = layout
         self.options = options or EncodeOptions()
         check_keys(layout.root)
-        self._shift = self.options.odo == "shift" and layout.shifting
+        self._shift = self.options.odo == "shift"
         self._counters = {d.depending_on for f in layout.fields for d in f.dims if d.depending_on}
         self._space = self.options.codepage.encode(" ")
         self._members = {node.path for node in chain_members(layout.root)}

@@ -210,7 +210,7 @@ def _encode_text(field: Field, value: object, codepage: Codepage) -> bytes:
 
 
 def _encode_float(field: Field, value: object) -> bytes:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
         raise UnrepresentableValue("floating-point field needs a number", found=type(value).__name__)
     try:
         if field.kind == Kind.FLOAT_IBM:

@@ -67,7 +67,7 @@ class RecordDecoder:
         self.layout = layout
         self.options = options or DecodeOptions()
         check_keys(layout.root)
-        self._shift = self.options.odo == "shift" and layout.shifting
+        self._shift = self.options.odo == "shift"
         self._counters = {d.depending_on for f in layout.fields for d in f.dims if d.depending_on}
         self._segment_field: Field | None = None
         self._branches: dict[str, tuple[str, ...]] = {}

@@ -7,7 +7,8 @@ non-blank character is ``*`` is a comment (fixed-format comment lines survive co
 ``*>`` starts a comment that runs to the end of the line. Tabs expand to 8 columns, as compilers do.
 
 Auto-detection picks free format when some line has program text that cannot be fixed format: column 7
-holding anything but an indicator, or text beyond column 80 (fixed format would silently cut it).
+holding anything but an indicator, text beyond column 80, or a word running from column 72 into 73 (fixed
+format would silently cut it). With fixed format forced, such a word is an error.
 """
 
 from __future__ import annotations
@@ -118,9 +119,14 @@ def detect_format(lines: list[str]) -> Literal["fixed", "free"]:
             return "free"
         if len(line) > 6 and line[6] in "*/":
             continue
-        if line[80:].strip() or (len(line) <= 6 and line.strip()):
+        if line[80:].strip() or (len(line) <= 6 and line.strip()) or _crosses_area_end(line):
             return "free"
     return "fixed"
+
+
+def _crosses_area_end(line: str) -> bool:
+    """Text running from column 72 into 73: fixed format would cut a word in two."""
+    return len(line) > _AREA_END and line[_AREA_END - 1] != " " and line[_AREA_END] != " "
 
 
 def _fixed_lines(lines: list[str], stream: _Stream) -> None:
@@ -137,6 +143,14 @@ def _fixed_lines(lines: list[str], stream: _Stream) -> None:
             )
         if indicator in "*/Dd":
             continue
+        if _crosses_area_end(line):
+            raise CopybookSyntaxError(
+                "text runs past column 72 (columns 73-80 are ignored in fixed format)",
+                line=number,
+                column=_AREA_END + 1,
+                expected="program text within columns 8-72, or free format",
+                found=repr(line[_AREA_END - 8 : _AREA_END + 8]),
+            )
         text = _strip_inline_comment(line[7:_AREA_END]).rstrip()
         if indicator == "-":
             stream.continue_line(number, text, 8)
