@@ -91,12 +91,12 @@ class AmqpConsumer:
         self._channel, self._generation, self._unsettled = channel, generation, 0
         self._publisher = publisher = ConfirmingPublisher(channel, self._source.confirm_window)
         self._settler = Settler(
-            channel, publisher, self._store, self._source, self._settings.output,
-            self._connection.call_later, self._events, self._settled,
+            channel, publisher, self._store, self._source, self._connection.call_later, self._events,
+            self._settled,
         )  # fmt: skip
         channel.add_on_return_callback(publisher.on_return)
         channel.add_on_cancel_callback(lambda _frame: channel.close())  # queue deleted: start over
-        declare_topology(channel, self._source, self._settings.output, lambda: self._qos(channel))
+        declare_topology(channel, self._source, lambda: self._qos(channel))
 
     def _qos(self, channel: pika.channel.Channel) -> None:
         assert self._publisher is not None

@@ -5,11 +5,12 @@ from __future__ import annotations
 from adapters.amqp.messages import JSON, JsonRecords, RecordCodec
 from adapters.amqp.scoring import Formats
 from adapters.amqp.settings import AmqpPipelineSettings
+from adapters.pipeline import ScoringPipeline
 
 __all__ = ["formats_for"]
 
 
-def formats_for(settings: AmqpPipelineSettings) -> Formats:
+def formats_for(settings: AmqpPipelineSettings, pipeline: ScoringPipeline) -> Formats:
     """Request codecs by content type (only those on the allow-list), the default for messages without a
     content type (``input.format``), and the reply codec (``output.format``)."""
     json_codec = JsonRecords()

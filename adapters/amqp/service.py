@@ -1,16 +1,16 @@
 """Composition of one AMQP pipeline: settings + inference client -> a running consumer.
 
-``AmqpPipeline(settings, client, stop).run()`` blocks until ``stop`` is set and every delivery is settled.
-:func:`amqp_source` is the factory ``bridgeway run`` registers for ``source.kind: amqp``.
+``AmqpPipeline(settings, client, stop, environ=...).run()`` blocks until ``stop`` is set and every delivery
+is settled. :func:`amqp_source` is the factory ``bridgeway run`` registers for ``source.kind: amqp``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any
 
 from adapters.amqp.connection import connection_parameters
 from adapters.amqp.consumer import AmqpConsumer
@@ -20,8 +20,10 @@ from adapters.amqp.scoring import BatchScorer
 from adapters.amqp.settings import AmqpPipelineSettings
 from adapters.amqp.store import ProcessedStore
 from adapters.client.base import InferenceClient
-from adapters.pipeline import ScoringPipeline
+from adapters.config import Pipeline
+from adapters.pipeline import MappingOverride, ScoringPipeline
 from gateway.errors import BridgewayError
+from gateway.types import TensorFields
 
 __all__ = ["AmqpPipeline", "amqp_source"]
 
@@ -31,8 +33,8 @@ _MODEL_WAIT_S = (0.5, 10.0)  # back-off while the model is not ready yet at star
 
 
 class AmqpPipeline:
-    """One AMQP pipeline. ``environ`` is where ``source.url_env`` is looked up (the process environment in
-    ``bridgeway run``). ``events`` receives the adapter's events (see ``adapters.amqp.events``)."""
+    """One AMQP pipeline. ``environ`` is where ``source.password_env`` is looked up (the process environment
+    in ``bridgeway run``). ``events`` receives the adapter's events (see ``adapters.amqp.events``)."""
 
     def __init__(
         self,
@@ -53,21 +55,19 @@ class AmqpPipeline:
     def run(self) -> None:
         """Serve until stopped. Raises MappingConfigError / ModelNotFound for a pipeline that cannot work,
         TopologyError when the broker refuses the setup."""
-        pipeline = self._scoring_pipeline()
+        pipeline = self._wait_for_model()
         if pipeline is None:
             return
         source = self.settings.source
-        store = ProcessedStore(
-            source.state_dir / f"amqp-{_file_name(self.settings.name)}.sqlite3", source.dedupe_ttl_s
-        )
+        path = source.state_dir / f"amqp-{_file_name(self.settings.name)}.sqlite3"
+        store = ProcessedStore(path, source.dedupe_ttl_s)
         try:
-            topology = source.topology
             scorer = BatchScorer(
                 pipeline,
                 store,
-                formats_for(self.settings),
-                delivery_limit=topology.delivery_limit if topology.declare else None,
-                has_fixed_destination=self.settings.output.exchange is not None,
+                formats_for(self.settings, pipeline),
+                delivery_limit=source.delivery_limit if source.declare else None,
+                has_fixed_destination=source.reply is not None,
             )
             self.consumer = AmqpConsumer(
                 self.settings, scorer, store, self._parameters, self._stop, self._events
@@ -78,33 +78,47 @@ class AmqpPipeline:
 
     __call__ = run
 
-    def _scoring_pipeline(self) -> ScoringPipeline | None:
-        """The scoring pipeline, waiting (with back-off) while the model is not ready; None when stopped."""
+    def _wait_for_model(self) -> ScoringPipeline | None:
+        """The scoring pipeline, waiting (with back-off) while the model is not ready yet; None if stopped."""
         delay = _MODEL_WAIT_S[0]
         while True:
             try:
-                return ScoringPipeline(self._client, self.settings.model, carry=self.settings.carry)
+                return scoring_pipeline(self._client, self.settings)
             except BridgewayError as exc:
                 if not exc.retryable:
                     raise
                 log.warning(
-                    "amqp %s: model not available yet (%s); retrying in %.1f s",
-                    self.settings.name,
-                    exc,
-                    delay,
+                    "amqp %s: model not available yet (%s); retry in %.1f s", self.settings.name, exc, delay
                 )
             if self._stop.wait(delay):
                 return None
             delay = min(delay * 2, _MODEL_WAIT_S[1])
 
 
-def amqp_source(pipeline_config: Any, client: InferenceClient, stop: threading.Event) -> AmqpPipeline:
-    """Factory for ``bridgeway run``: a pipeline entry of bridgeway.yaml (a mapping or a model with
-    ``model_dump``) with ``source.kind: amqp``."""
-    import os
+def scoring_pipeline(client: InferenceClient, settings: AmqpPipelineSettings) -> ScoringPipeline:
+    """The pipeline's ScoringPipeline: model, carried fields, mapping override, batch rows, deadline."""
+    mapping = settings.mapping
+    override = None
+    if mapping is not None:
+        override = MappingOverride(
+            inputs=tuple(TensorFields(tensor, fields) for tensor, fields in mapping.inputs.items()),
+            outputs=tuple(TensorFields(tensor, fields) for tensor, fields in mapping.outputs.items()),
+            allow_nan=mapping.allow_nan,
+        )
+    return ScoringPipeline(
+        client,
+        settings.model,
+        carry=settings.output.carry,
+        mapping=override,
+        max_batch_rows=settings.max_batch_rows,
+        timeout_s=settings.timeout_s,
+    )
 
-    raw = pipeline_config.model_dump() if hasattr(pipeline_config, "model_dump") else dict(pipeline_config)
-    settings = AmqpPipelineSettings.model_validate(raw)
+
+def amqp_source(pipeline_config: Pipeline, client: InferenceClient, stop: threading.Event) -> AmqpPipeline:
+    """Factory for ``bridgeway run``: a loaded bridgeway.yaml pipeline with ``source.kind: amqp``. This is a
+    composition root, so the process environment is where ``source.password_env`` is read."""
+    settings = AmqpPipelineSettings.from_config(pipeline_config)
     return AmqpPipeline(settings, client, stop, environ=os.environ)
 
 

@@ -26,7 +26,7 @@ from adapters.amqp import messages as m
 from adapters.amqp.disposition import DeadLetter, Outcome, Reply, Retry
 from adapters.amqp.events import EventSink
 from adapters.amqp.publisher import Confirm, ConfirmingPublisher, Outgoing
-from adapters.amqp.settings import AmqpOutputSettings, AmqpSourceSettings
+from adapters.amqp.settings import AmqpSourceSettings
 from adapters.amqp.store import ParkedResult, ProcessedStore, StoredResult
 
 __all__ = ["Settler"]
@@ -45,7 +45,6 @@ class Settler:
         publisher: ConfirmingPublisher,
         store: ProcessedStore,
         source: AmqpSourceSettings,
-        output: AmqpOutputSettings,
         later: Later,
         events: EventSink,
         on_settled: Callable[[], None],
@@ -54,7 +53,6 @@ class Settler:
         self._publisher = publisher
         self._store = store
         self._source = source
-        self._output = output
         self._later = later
         self._events = events
         self._on_settled = on_settled
@@ -100,8 +98,9 @@ class Settler:
         self._publisher.publish(message)
 
     def _destination(self, outcome: Reply) -> tuple[str, str]:
-        if self._output.exchange is not None and self._output.routing_key is not None:
-            return self._output.exchange, self._output.routing_key
+        reply = self._source.reply
+        if reply is not None:
+            return reply.exchange, reply.routing_key
         return "", outcome.delivery.reply_to or ""
 
     def _parked_message(self, parked: ParkedResult) -> Outgoing:
@@ -148,14 +147,8 @@ class Settler:
             delivery_mode=2,
             headers=headers,
         )
-        topology = self._source.topology
-        message = Outgoing(
-            topology.dead_letter_exchange,
-            self._source.dead_letter_routing_key,
-            delivery.body,
-            properties,
-            done,
-        )
+        exchange, routing_key = self._source.dead_letters
+        message = Outgoing(exchange, routing_key, delivery.body, properties, done)
         self._publisher.publish(message)
 
     def _retry(self, outcome: Retry) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pika.channel
 
-from adapters.amqp.settings import AmqpOutputSettings, AmqpSourceSettings
+from adapters.amqp.settings import AmqpSourceSettings
 
 __all__ = ["declare_topology", "request_queue_arguments"]
 
@@ -22,42 +22,39 @@ Step = Callable[[Callable[[Any], None]], None]
 
 def request_queue_arguments(source: AmqpSourceSettings) -> dict[str, Any]:
     """The request queue's arguments: quorum, bounded deliveries, at-least-once dead-lettering."""
+    exchange, routing_key = source.dead_letters
     return {
         "x-queue-type": "quorum",
-        "x-delivery-limit": source.topology.delivery_limit,
-        "x-dead-letter-exchange": source.topology.dead_letter_exchange,
-        "x-dead-letter-routing-key": source.dead_letter_routing_key,
+        "x-delivery-limit": source.delivery_limit,
+        "x-dead-letter-exchange": exchange,
+        "x-dead-letter-routing-key": routing_key,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",  # required by at-least-once dead-lettering
     }
 
 
 def declare_topology(
-    channel: pika.channel.Channel,
-    source: AmqpSourceSettings,
-    output: AmqpOutputSettings,
-    done: Callable[[], None],
+    channel: pika.channel.Channel, source: AmqpSourceSettings, done: Callable[[], None]
 ) -> None:
     """Declare (asynchronously, in order) what the settings ask for, then call ``done`` on the I/O thread.
 
-    A refusal closes the channel; the connection wrapper sees the close reason and reports it.
+    Nothing is declared with ``declare: false``. A refusal closes the channel; the connection wrapper sees
+    the close reason and reports it.
     """
     steps: list[Step] = []
-    if source.topology.declare:
-        dlx, dlq = source.topology.dead_letter_exchange, source.dead_letter_queue
+    if source.declare:
+        dlx, dlq = source.dead_letters
+        quorum = {"x-queue-type": "quorum"}
+        arguments = request_queue_arguments(source)
         steps += [
             lambda cb: channel.exchange_declare(dlx, "direct", durable=True, callback=cb),
-            lambda cb: channel.queue_declare(
-                dlq, durable=True, arguments={"x-queue-type": "quorum"}, callback=cb
-            ),
-            lambda cb: channel.queue_bind(dlq, dlx, routing_key=source.dead_letter_routing_key, callback=cb),
-            lambda cb: channel.queue_declare(
-                source.queue, durable=True, arguments=request_queue_arguments(source), callback=cb
-            ),
+            lambda cb: channel.queue_declare(dlq, durable=True, arguments=quorum, callback=cb),
+            lambda cb: channel.queue_bind(dlq, dlx, routing_key=dlq, callback=cb),
+            lambda cb: channel.queue_declare(source.queue, durable=True, arguments=arguments, callback=cb),
         ]
-    if output.declare_exchange and output.exchange:
-        exchange = output.exchange
-        steps.append(lambda cb: channel.exchange_declare(exchange, "direct", durable=True, callback=cb))
+        if source.reply is not None and source.reply.exchange:
+            exchange = source.reply.exchange
+            steps.append(lambda cb: channel.exchange_declare(exchange, "direct", durable=True, callback=cb))
     _run(steps, done)
 
 

@@ -61,8 +61,8 @@ def classifier_client(
 def pipeline_settings(url: str, queue: str, state_dir: Path, **source: Any) -> AmqpPipelineSettings:
     """Settings for the fake classifier on ``queue``; ``source`` overrides source keys, ``output`` and
     ``input`` (dicts) the pipeline's."""
-    output = source.pop("output", {})
-    inputs = source.pop("input", {})
+    output = source.pop("output", {"format": "json"})
+    inputs = source.pop("input", {"format": "json"})
     raw = {
         "name": f"test-{queue}",
         "model": CLASSIFIER.name,
@@ -77,7 +77,7 @@ def pipeline_settings(url: str, queue: str, state_dir: Path, **source: Any) -> A
             "drain_timeout_s": 10,
             "reconnect": {"initial_ms": 100, "max_ms": 1000},
             "state_dir": str(state_dir),
-            "topology": {"dead_letter_exchange": f"{queue}.dlx", "delivery_limit": 3},
+            "delivery_limit": 3,
             **source,
         },
         "output": output,

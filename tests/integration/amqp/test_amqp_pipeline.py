@@ -78,8 +78,8 @@ def test_results_go_to_the_configured_exchange_and_routing_key_without_reply_to(
 ) -> None:
     exchange, queue = broker.name("results-x"), broker.name("results")
     broker.track(queues=(queue,), exchanges=(exchange,))
-    output = {"exchange": exchange, "routing_key": "scored", "declare_exchange": True}
-    settings = pipeline_settings(broker.url, names.requests, tmp_path, output=output)
+    reply = {"exchange": exchange, "routing_key": "scored"}
+    settings = pipeline_settings(broker.url, names.requests, tmp_path, reply=reply)
     with RunningAdapter(settings, classifier_client()):
         broker.declare_queue(queue)
         with broker.channel() as ch:
