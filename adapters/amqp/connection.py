@@ -61,11 +61,12 @@ def connection_parameters(
     params.connection_attempts = 1
     params.blocked_connection_timeout = None  # a blocked connection waits for the alarm to clear
     params.client_properties = {"connection_name": source.connection_name or name, "product": "bridgeway"}
-    if source.tls is not None:
-        context = ssl.create_default_context(cafile=source.tls.ca_file)
-        if source.tls.cert_file is not None:
-            context.load_cert_chain(source.tls.cert_file, source.tls.key_file)
-        params.ssl_options = pika.SSLOptions(context, source.tls.server_hostname or params.host)
+    tls = source.tls
+    if tls is not None:
+        context = ssl.create_default_context(cafile=tls.root_ca)  # None: the system's trusted roots
+        if tls.client_cert is not None:
+            context.load_cert_chain(tls.client_cert, tls.client_key)
+        params.ssl_options = pika.SSLOptions(context, tls.server_name or params.host)
     return params
 
 

@@ -11,9 +11,11 @@ import os
 import re
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 
 from adapters.amqp.connection import connection_parameters
 from adapters.amqp.consumer import AmqpConsumer
+from adapters.amqp.errors import AmqpError
 from adapters.amqp.events import EventSink, ignore_events
 from adapters.amqp.formats import formats_for
 from adapters.amqp.scoring import BatchScorer
@@ -21,7 +23,7 @@ from adapters.amqp.settings import AmqpPipelineSettings
 from adapters.amqp.store import ProcessedStore
 from adapters.client.base import InferenceClient
 from adapters.config import Pipeline
-from adapters.pipeline import MappingOverride, ScoringPipeline
+from adapters.pipeline import MappingConfigError, MappingOverride, ScoringPipeline
 from gateway.errors import BridgewayError
 from gateway.types import TensorFields
 
@@ -51,15 +53,24 @@ class AmqpPipeline:
         self._events = events
         self._parameters = connection_parameters(settings.source, environ, f"bridgeway:{settings.name}")
         self.consumer: AmqpConsumer | None = None
+        self.failure: BaseException | None = None
 
     def run(self) -> None:
-        """Serve until stopped. Raises MappingConfigError / ModelNotFound for a pipeline that cannot work,
-        TopologyError when the broker refuses the setup."""
+        """Serve until stopped, then drain and return. A pipeline that cannot work (the model is unknown or
+        its fields do not map, the broker refuses the credentials or the topology) logs why and returns,
+        with the error in :attr:`failure` (``bridgeway run``'s contract: ``run`` does not raise for them)."""
+        try:
+            self._serve()
+        except (AmqpError, BridgewayError, MappingConfigError, ValueError, OSError) as exc:
+            self.failure = exc
+            log.error("amqp pipeline %s stopped: %s: %s", self.settings.name, type(exc).__name__, exc)
+
+    def _serve(self) -> None:
         pipeline = self._wait_for_model()
         if pipeline is None:
             return
         source = self.settings.source
-        path = source.state_dir / f"amqp-{_file_name(self.settings.name)}.sqlite3"
+        path = (source.state_dir or Path("state")) / f"amqp-{_file_name(self.settings.name)}.sqlite3"
         store = ProcessedStore(path, source.dedupe_ttl_s)
         try:
             scorer = BatchScorer(
@@ -75,8 +86,6 @@ class AmqpPipeline:
             self.consumer.run()
         finally:
             store.close()
-
-    __call__ = run
 
     def _wait_for_model(self) -> ScoringPipeline | None:
         """The scoring pipeline, waiting (with back-off) while the model is not ready yet; None if stopped."""

@@ -112,7 +112,7 @@ class AmqpSourceSettings(_Strict):
     drain_timeout_s: float = Field(30.0, ge=0)  # graceful shutdown: longest wait to settle in-flight work
     content_types: tuple[str, ...] = DEFAULT_CONTENT_TYPES
     max_records_per_message: int = Field(10_000, ge=1)
-    state_dir: Path = Path("state")  # processed-id store: <state_dir>/amqp-<pipeline>.sqlite3
+    state_dir: Path | None = None  # processed-id store: <state_dir>/amqp-<pipeline>.sqlite3 (default ./state)
     dedupe_ttl_s: float = Field(7 * 86_400.0, gt=0)  # how long a processed request id is remembered
 
     def resolved_url(self, environ: Mapping[str, str]) -> str:

@@ -134,6 +134,7 @@ class RunningAdapter:
             self.pipeline.run()
         except BaseException as exc:
             self.error = exc
+        self.error = self.error or self.pipeline.failure
 
     def __enter__(self) -> RunningAdapter:
         self._thread.start()
