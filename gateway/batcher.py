@@ -1,9 +1,9 @@
 """Scheduling of model runs: a dynamic batcher, and a direct path for models served unbatched.
 
-Both run the model on a thread pool (onnxruntime releases the GIL) and never block the event loop. Both limit
-how many runs of one model version execute at once, bound their queue (QueueFull), drop requests whose
-deadline passes while queued (DeadlineExceeded; they are never run) and drop a cancelled caller's request if
-it has not started. All their state is touched only on the event loop that calls ``submit``.
+Both run the model on a ``WorkerPool`` (onnxruntime releases the GIL) and never block the event loop.
+Both limit how many runs of one model version execute at once, bound their queue (QueueFull), drop requests
+whose deadline passes while queued (DeadlineExceeded; they are never run) and drop a cancelled caller's
+request if it has not started. All their state is touched only on the event loop that calls ``submit``.
 
 ``submit`` returns ``(outputs, queue_ns, (input_ns, infer_ns, output_ns))``: the caller's own output arrays
 (in the order of the requested names, or graph order), how long it queued, and the compute phases of the run
@@ -17,13 +17,13 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
-from concurrent.futures import Executor, Future
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from gateway.config import BatchingConfig
 from gateway.errors import BridgewayError, DeadlineExceeded, QueueFull, RuntimeFailure
+from gateway.workers import WorkerPool
 
 __all__ = ["BatchScheduler", "DirectScheduler", "RunFn", "Scheduler", "SubmitResult"]
 
@@ -76,15 +76,15 @@ def _copy_error(exc: BaseException) -> BridgewayError:
 class DirectScheduler:
     """Unbatched: each request is one run; at most ``concurrency`` run at once, the rest wait in FIFO order.
 
-    The fast path (a free slot and nobody waiting) goes straight to the thread pool: no queue entry, no
+    The fast path (a free slot and nobody waiting) goes straight to the worker pool: no queue entry, no
     dispatcher task, one future.
     """
 
     def __init__(
-        self, run: RunFn, executor: Executor, concurrency: int, max_queue_size: int, on_run: BatchListener
+        self, run: RunFn, pool: WorkerPool, concurrency: int, max_queue_size: int, on_run: BatchListener
     ) -> None:
         self._run = run
-        self._executor = executor
+        self._pool = pool
         self._limit = concurrency
         self._max_queue = max_queue_size
         self._on_run = on_run
@@ -111,24 +111,28 @@ class DirectScheduler:
         if deadline is not None and time.monotonic() >= deadline:
             self._release()
             raise _expired(deadline)
-        try:
-            cfut = self._executor.submit(self._timed_run, feeds, outputs)
-        except BaseException:
-            self._release()
-            raise
-        try:
-            result, infer_ns = await asyncio.wrap_future(cfut)
-        except asyncio.CancelledError:
-            # The run may still be going on its thread: the slot frees when it really ends.
-            loop = asyncio.get_running_loop()
-            cfut.add_done_callback(lambda _: loop.call_soon_threadsafe(self._release))
-            raise
-        except BaseException:
-            self._release()
-            raise
-        self._release()
-        self._on_run(rows, infer_ns)
+        ran: asyncio.Future[tuple[list[np.ndarray], int]] = asyncio.get_running_loop().create_future()
+        # The slot is freed in _ran, when the run has really ended, even if this caller was cancelled.
+        self._pool.submit(self._timed_run, (feeds, outputs), self._ran, (ran, rows))
+        result, infer_ns = await ran
         return result, started - enqueued, (0, infer_ns, 0)
+
+    def _ran(
+        self,
+        token: tuple[asyncio.Future[tuple[list[np.ndarray], int]], int],
+        result: tuple[list[np.ndarray], int] | None,
+        error: BaseException | None,
+    ) -> None:
+        ran, rows = token
+        self._release()
+        if ran.done():  # the caller was cancelled meanwhile
+            return
+        if error is not None:
+            ran.set_exception(error if isinstance(error, BridgewayError) else _copy_error(error))
+        else:
+            assert result is not None
+            self._on_run(rows, result[1])
+            ran.set_result(result)
 
     async def _wait_turn(self, deadline: float | None) -> None:
         if self._max_queue and len(self._waiters) >= self._max_queue:
@@ -138,7 +142,7 @@ class DirectScheduler:
         self._waiters.append(turn)
         timer = None
         if deadline is not None:
-            timer = loop.call_at(deadline, self._expire, turn, deadline)
+            timer = loop.call_later(deadline - time.monotonic(), self._expire, turn, deadline)
         try:
             await turn
         except BaseException:
@@ -215,7 +219,7 @@ class BatchScheduler:
     def __init__(
         self,
         run: RunFn,
-        executor: Executor,
+        pool: WorkerPool,
         config: BatchingConfig,
         concurrency: int,
         input_names: list[str],
@@ -223,7 +227,7 @@ class BatchScheduler:
         on_batch: BatchListener,
     ) -> None:
         self._run = run
-        self._executor = executor
+        self._pool = pool
         self._config = config
         self._delay_s = config.max_queue_delay_us / 1e6
         self._preferred = sorted(set(config.preferred_batch_sizes))
@@ -264,7 +268,7 @@ class BatchScheduler:
         self._rows[key] += rows
         self._count += 1
         if deadline is not None:
-            item.timer = loop.call_at(deadline, self._expire, item)
+            item.timer = loop.call_later(deadline - time.monotonic(), self._expire, item)
         self._notify()
         try:
             return await future
@@ -381,14 +385,7 @@ class BatchScheduler:
     # --- execution ----------------------------------------------------------------------------------------
 
     def _launch(self, batch: list[_Item]) -> None:
-        dispatched = time.monotonic_ns()
-        try:
-            cfut = self._executor.submit(self._execute, batch)
-        except RuntimeError as exc:  # executor shut down under us: the model is going away
-            self._finish_failed(batch, exc)
-            return
-        loop = asyncio.get_running_loop()
-        cfut.add_done_callback(lambda f: loop.call_soon_threadsafe(self._finished, batch, dispatched, f))
+        self._pool.submit(self._execute, (batch,), self._finished, (batch, time.monotonic_ns()))
 
     def _execute(self, batch: list[_Item]) -> tuple[list[np.ndarray], int, int]:
         """On a worker thread: merge the inputs once, run once. Returns (outputs, input_ns, infer_ns)."""
@@ -401,14 +398,19 @@ class BatchScheduler:
         outputs = self._run(feeds, None)
         return outputs, merged - start, time.perf_counter_ns() - merged
 
-    def _finished(self, batch: list[_Item], dispatched: int, cfut: Future[Any]) -> None:
+    def _finished(
+        self,
+        token: tuple[list[_Item], int],
+        result: tuple[list[np.ndarray], int, int] | None,
+        error: BaseException | None,
+    ) -> None:
+        batch, dispatched = token
         self._free += 1
         self._notify()
-        exc = cfut.exception()
-        if exc is not None:
-            self._finish_failed(batch, exc)
+        if error is not None or result is None:
+            self._finish_failed(batch, error or RuntimeFailure("the model run returned nothing"))
             return
-        outputs, input_ns, infer_ns = cfut.result()
+        outputs, input_ns, infer_ns = result
         rows = sum(item.rows for item in batch)
         split_start = time.perf_counter_ns()
         try:
@@ -418,9 +420,9 @@ class BatchScheduler:
             return
         compute = (input_ns, infer_ns, time.perf_counter_ns() - split_start)
         self._on_batch(rows, infer_ns)
-        for item, result in zip(batch, results, strict=True):
+        for item, own in zip(batch, results, strict=True):
             if not item.future.done():
-                item.future.set_result((result, dispatched - item.enqueued, compute))
+                item.future.set_result((own, dispatched - item.enqueued, compute))
 
     def _split(self, batch: list[_Item], outputs: list[np.ndarray], rows: int) -> list[list[np.ndarray]]:
         if len(batch) == 1:

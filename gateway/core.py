@@ -189,7 +189,7 @@ class InferenceCore:
         """The error for a model (version) that has no served session, from the state book."""
         states = self.repository.states(name)
         if not states:
-            return ModelNotFound(f"unknown model '{name}'")
+            return ModelNotFound(f"unknown model {name!r}")
         if version and version not in states:
             served = ", ".join(sorted(states, key=lambda v: int(v) if v.isdigit() else 0)) or "none"
             return ModelNotFound(f"model '{name}' has no version '{version}' (versions: {served})")
@@ -281,7 +281,7 @@ class InferenceCore:
     async def unload_model(self, name: str) -> None:
         """Stop serving a model once its in-flight requests finished. Raises ModelNotFound."""
         if not valid_model_name(name) or self.repository.states(name) is None:
-            raise ModelNotFound(f"unknown model '{name}'")
+            raise ModelNotFound(f"unknown model {name!r}")
         async with self._lock(name):
             route = self._routes.pop(name, None)
             if route is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from gateway.batcher import BatchScheduler, DirectScheduler, Scheduler
@@ -20,6 +19,7 @@ from gateway.runtime import OnnxSession, SessionConfig
 from gateway.stats import StatsRecorder
 from gateway.types import BatchingInfo, ModelConfigInfo, TensorFields, TensorSpec
 from gateway.validation import RequestValidator
+from gateway.workers import WorkerPool
 
 __all__ = ["LoadPlan", "ServedVersion", "batchable", "load_session", "serve_version"]
 
@@ -50,7 +50,7 @@ class ServedVersion:
     validator: RequestValidator
     stats: StatsRecorder
     config_info: ModelConfigInfo
-    executor: ThreadPoolExecutor
+    pool: WorkerPool
     in_flight: int = 0
     _idle: asyncio.Event | None = field(default=None, repr=False)
 
@@ -61,22 +61,21 @@ class ServedVersion:
             self._idle.set()
 
     async def wait_idle(self, timeout_s: float | None = None) -> bool:
-        """Wait until no request is in flight; False if ``timeout_s`` passed first."""
+        """Wait until no request is in flight; False if ``timeout_s`` passed first. Many may wait at once."""
         if self.in_flight == 0:
             return True
-        self._idle = asyncio.Event()
+        if self._idle is None or self._idle.is_set():
+            self._idle = asyncio.Event()  # a set event is stale; an unset one is shared by every waiter
         try:
             await asyncio.wait_for(self._idle.wait(), timeout_s)
         except TimeoutError:
             return False
-        finally:
-            self._idle = None
         return True
 
     def close(self, error: BridgewayError) -> None:
         """Fail what is still queued with ``error`` and release the session and threads."""
         self.scheduler.close(error)
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(error)
         self.session.close()
 
 
@@ -210,14 +209,14 @@ def serve_version(
         on_batch(name, version, rows, infer_ns)
 
     concurrency = run_concurrency(plan, settings, batched=batching is not None)
-    executor = ThreadPoolExecutor(concurrency, thread_name_prefix=f"run-{plan.source.label}")
+    pool = WorkerPool(concurrency, f"run-{plan.source.label}")
     scheduler: Scheduler
     if batching is None:
-        scheduler = DirectScheduler(session.run, executor, concurrency, plan.config.max_queue_size, record)
+        scheduler = DirectScheduler(session.run, pool, concurrency, plan.config.max_queue_size, record)
     else:
         scheduler = BatchScheduler(
             session.run,
-            executor,
+            pool,
             batching,
             concurrency,
             [s.name for s in session.inputs],
@@ -233,5 +232,5 @@ def serve_version(
         validator=RequestValidator(session.inputs, session.outputs, batched=batching is not None),
         stats=stats,
         config_info=_config_info(name, version, session, batching, plan.config),
-        executor=executor,
+        pool=pool,
     )

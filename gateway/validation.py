@@ -32,7 +32,7 @@ def _names(specs: tuple[TensorSpec, ...]) -> str:
 
 
 class _InputCheck:
-    __slots__ = ("dtype", "is_bytes", "shape", "spec", "static")
+    __slots__ = ("dtype", "fixed", "is_bytes", "rank", "shape", "spec", "static")
 
     def __init__(self, spec: TensorSpec) -> None:
         dtype = datatypes.by_name(spec.datatype)
@@ -41,14 +41,19 @@ class _InputCheck:
         self.dtype = dtype.numpy
         self.is_bytes = spec.datatype == "BYTES"
         self.shape = spec.shape
-        self.static = all(d >= 0 for d in spec.shape)
+        self.rank = len(spec.shape)
+        self.fixed = tuple((axis, d) for axis, d in enumerate(spec.shape) if d >= 0)
+        self.static = len(self.fixed) == self.rank
 
     def shape_ok(self, shape: tuple[int, ...]) -> bool:
         if self.static:
             return shape == self.shape
-        if len(shape) != len(self.shape):
+        if len(shape) != self.rank:
             return False
-        return all(want < 0 or want == got for want, got in zip(self.shape, shape, strict=True))
+        for axis, want in self.fixed:  # usually one: the feature axis after a dynamic batch axis
+            if shape[axis] != want:
+                return False
+        return True
 
 
 class RequestValidator:

@@ -132,21 +132,20 @@ def blocked_runs(core: InferenceCore, model: str, version: str = "") -> Any:
     """
     served = core._resolve(model, version)  # tests reach in to hold the real workers
     release = threading.Event()
-    workers = served.executor._max_workers
+    workers = served.pool.threads
     started = threading.Barrier(workers + 1)
 
     def hold() -> None:
         started.wait()
         release.wait()
 
-    futures = [served.executor.submit(hold) for _ in range(workers)]
+    for _ in range(workers):
+        served.pool.submit(hold, (), lambda *_: None)
     started.wait()
     try:
         yield served
     finally:
         release.set()
-        for future in futures:
-            future.result()
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:

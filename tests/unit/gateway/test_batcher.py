@@ -275,3 +275,23 @@ def test_a_lone_request_runs_once_the_queue_delay_is_over(repo: Path) -> None:
             assert [size for size, _ in core.model_statistics("adder")[0].batch_stats] == [2]
 
     run(scenario())
+
+
+@pytest.mark.parametrize("yaml", ["batching: {max_batch_size: 8}\n", "batching: false\nconcurrency: 1\n"])
+def test_stopping_without_grace_fails_waiting_requests_with_server_draining(repo: Path, yaml: str) -> None:
+    write_model(repo, "adder", 1, add_model(), yaml)
+
+    async def scenario() -> None:
+        async with serving(repo) as core:
+            with blocked_runs(core, "adder"):
+                dispatched_one = asyncio.ensure_future(core.infer(adder_request(0, 1)))
+                await until(lambda: dispatched(core, "adder"), "the first request is dispatched")
+                queued_one = asyncio.ensure_future(core.infer(adder_request(1, 1)))
+                await until(lambda: queued(core, "adder") == 1, "the second request queues")
+                await core.stop(0)
+            for call in (dispatched_one, queued_one):
+                with pytest.raises(ServerDraining):
+                    await call
+            assert core.model_statistics() == []
+
+    run(scenario())
