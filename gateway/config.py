@@ -170,6 +170,13 @@ class ModelYaml(_Strict):
         return value
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (a container's cpuset, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 GraphOptimizationLevel = Literal["disable", "basic", "extended", "all"]
 
 
@@ -199,7 +206,7 @@ class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8001
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 8002
-    threads: Annotated[int, Field(ge=1)] = Field(default_factory=lambda: os.cpu_count() or 1)
+    threads: Annotated[int, Field(ge=1)] = Field(default_factory=lambda: _usable_cpus())
     inter_op_threads: Annotated[int, Field(ge=1)] = 1
     graph_optimization_level: GraphOptimizationLevel = "all"
     execution_providers: tuple[str, ...] = ("CPUExecutionProvider",)

@@ -389,3 +389,21 @@ def test_each_session_gets_a_share_of_the_thread_budget(repo: Path) -> None:
             assert threads == {"a": 2, "b": 2, "c": 3}  # 8 // 3 models; c overrides
 
     run(scenario())
+
+
+def test_a_model_copied_in_after_start_serves_once_loaded(repo: Path) -> None:
+    write_model(repo, "adder", 1, add_model())
+
+    async def scenario() -> None:
+        async with serving(repo) as core:
+            write_model(repo, "late", 1, scalar_model())
+            with pytest.raises(ModelNotFound):
+                await core.infer(InferRequest("late", [Tensor("x", "FP32", np.array(2.0, np.float32))]))
+            await core.load_model("late")
+            response = await core.infer(
+                InferRequest("late", [Tensor("x", "FP32", np.array(2.0, np.float32))])
+            )
+            assert float(response.outputs[0].data) == 4.0
+            assert core.model_names() == ["adder", "late"]
+
+    run(scenario())

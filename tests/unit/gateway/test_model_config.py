@@ -111,7 +111,7 @@ def test_yaml_syntax_errors_and_non_mappings_are_config_errors(tmp_path: Path) -
 
 def test_server_settings_defaults_follow_the_design() -> None:
     settings = ServerSettings()
-    assert settings.threads == (os.cpu_count() or 1)
+    assert settings.threads == len(os.sched_getaffinity(0))
     assert settings.max_send_message_bytes == 256 * MIB
     assert settings.max_receive_message_bytes == 256 * MIB
     assert settings.allow_spinning is False
