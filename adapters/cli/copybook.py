@@ -11,6 +11,8 @@ half-written file under the requested name.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -107,6 +109,19 @@ def _copybook_options(func: Any) -> Any:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+@contextmanager
+def _no_traceback() -> Iterator[None]:
+    """File-system problems and anything unforeseen become a one-line error, never a traceback."""
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit, SystemExit):
+        raise
+    except OSError as exc:
+        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename}") from None
+    except Exception as exc:
+        raise click.ClickException(f"unexpected error ({type(exc).__name__}): {exc}") from None
 
 
 @click.group()
@@ -220,7 +235,8 @@ def decode(data: Path, output: str, **opts: Any) -> None:
     from adapters.cli._copybook_run import run_decode
 
     layout, framing, (codepage, segments, odo) = _settings(opts)
-    run_decode(data, output, layout, framing, codepage, segments, odo, opts)
+    with _no_traceback():
+        run_decode(data, output, layout, framing, codepage, segments, odo, opts)
 
 
 @copybook.command()
@@ -253,7 +269,8 @@ def encode(data: Path, output: str, **opts: Any) -> None:
     from adapters.cli._copybook_run import run_encode
 
     layout, framing, (codepage, segments, odo) = _settings(opts)
-    run_encode(data, output, layout, framing, codepage, segments, odo, opts)
+    with _no_traceback():
+        run_encode(data, output, layout, framing, codepage, segments, odo, opts)
 
 
 COMMANDS = [copybook]

@@ -195,3 +195,13 @@ def test_unknown_encoding_is_a_usage_error_listing_the_known_pages(copybook: Pat
     )
     assert result.exit_code == 2
     assert "unknown code page 'cp9999'; known: cp037" in result.output
+
+
+def test_an_output_folder_that_does_not_exist_is_a_one_line_error(copybook: Path, tmp_path: Path) -> None:
+    data = tmp_path / "d.dat"
+    data.write_bytes(RECORD_2)
+    result = run(
+        "decode", "--copybook", str(copybook), str(data), "-o", str(tmp_path / "missing" / "out.jsonl")
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: No such file or directory: ") and "Traceback" not in result.output
