@@ -235,10 +235,14 @@ class InferenceCore:
         """Statistics for one model (all its loaded versions, or one), or every model when name is ""."""
         if not name:
             return [v.stats.snapshot() for n in sorted(self._routes) for v in self._sorted_versions(n)]
+        route = self._routes.get(name)  # not _resolve: statistics stay readable while draining
+        if route is None:
+            raise self._why_not_served(name, version)
         if version:
-            return [self._resolve(name, version).stats.snapshot()]
-        if name not in self._routes:
-            raise self._why_not_served(name, "")
+            served = route.versions.get(version)
+            if served is None:
+                raise self._why_not_served(name, version)
+            return [served.stats.snapshot()]
         return [v.stats.snapshot() for v in self._sorted_versions(name)]
 
     def _sorted_versions(self, name: str) -> list[ServedVersion]:

@@ -11,11 +11,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.batcher import BatchScheduler, DirectScheduler, Scheduler
+from gateway.batcher import BatchScheduler
 from gateway.config import BatchingConfig, FieldMapping, ModelYaml, ServerSettings
 from gateway.errors import BridgewayError, ModelLoadFailed
 from gateway.repository import VersionSource, file_sha256
 from gateway.runtime import OnnxSession, SessionConfig
+from gateway.scheduling import DirectScheduler, Scheduler
 from gateway.stats import StatsRecorder
 from gateway.types import BatchingInfo, ModelConfigInfo, TensorFields, TensorSpec
 from gateway.validation import RequestValidator
