@@ -59,6 +59,9 @@ def connection_parameters(
     params = pika.URLParameters(source.resolved_url(environ))
     params.heartbeat = source.heartbeat_s
     params.connection_attempts = 1
+    # A blackholed attempt (SYN or handshake never answered) must give up in time for the next one.
+    params.socket_timeout = source.connect_timeout_s
+    params.stack_timeout = source.connect_timeout_s
     params.blocked_connection_timeout = None  # a blocked connection waits for the alarm to clear
     params.client_properties = {"connection_name": source.connection_name or name, "product": "bridgeway"}
     tls = source.tls

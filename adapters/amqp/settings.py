@@ -103,6 +103,7 @@ class AmqpSourceSettings(_Strict):
     dead_letter_exchange: str | None = None  # default: "<queue>.dlx"
     dead_letter_queue: str | None = None  # default: "<queue>.dead" (also its routing key)
     heartbeat_s: int = Field(30, ge=1, le=600)
+    connect_timeout_s: float = Field(10.0, gt=0, le=600)  # TCP connect + AMQP handshake, per attempt
     connection_name: str | None = None
     tls: TlsSettings | None = None
     reconnect: ReconnectSettings = ReconnectSettings()

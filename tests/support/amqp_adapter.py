@@ -195,3 +195,12 @@ class Names:
         broker.declare_queue(names.replies)
         broker.track(queues=(names.requests, names.dead_letters), exchanges=(names.dlx,))
         return names
+
+
+def requests(names: Names, count: int, prefix: str = "r") -> list[tuple[bytes, Any]]:
+    """``count`` distinct JSON requests replying to ``names.replies``, ids ``<prefix>-0`` ..."""
+    from tests.support.amqp_client import request_properties
+
+    return [
+        (request_body(i), request_properties(f"{prefix}-{i}", reply_to=names.replies)) for i in range(count)
+    ]
