@@ -271,3 +271,19 @@ def test_a_word_cut_at_column_72_is_an_error_in_forced_fixed_format() -> None:
 def test_a_bad_indicator_in_column_7_is_an_error_not_a_silent_free_format_switch() -> None:
     with pytest.raises(CopybookSyntaxError, match="line 2, column 7: unknown indicator"):
         parse_copybook("       01 R.\n      X05 A PIC X.\n", LayoutOptions(source_format="fixed"))
+
+
+def test_sync_inside_a_table_pads_each_occurrence_to_the_alignment() -> None:
+    text = fixed(
+        "01 R.", "   05 T OCCURS 2.", "      10 A PIC X.", "      10 B PIC S9(4) COMP SYNC.", "   05 Z PIC X."
+    )
+    a, b, z = parse_copybook(text).fields
+    assert (a.offset, b.offset, b.dims[0].stride, z.offset) == (0, 2, 4, 8)
+
+
+def test_an_elementary_77_item_is_a_record_of_one_field() -> None:
+    layout = parse_copybook(fixed("77 RUN-COUNT PIC S9(4) COMP VALUE 0."))
+    [count] = layout.fields
+    assert (layout.name, layout.record_length, count.qualified_name, count.kind) == (
+        "RUN-COUNT", 2, "RUN-COUNT", Kind.BINARY,
+    )  # fmt: skip
