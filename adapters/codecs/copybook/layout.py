@@ -173,7 +173,7 @@ class Field:
     sync: bool = False
     blank_when_zero: bool = False
     justified: bool = False  # JUSTIFIED RIGHT: text is padded on the left
-    edit_mask: str | None = None  # EDITED (and edited alnum): the picture expanded to one symbol per byte
+    edit_mask: str | None = None  # EDITED / edited text: one picture symbol per byte (CR, DB as cr, db)
     conditions: tuple[Condition, ...] = ()
     line: int = 0  # copybook line of the definition
 
