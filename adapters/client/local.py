@@ -55,6 +55,21 @@ class LocalInferenceClient:
         self._thread: threading.Thread | None = None
         self._core: InferenceCore | None = None
         self._state_lock = threading.Lock()
+        self._owned = True  # False: core and loop belong to someone else (see ``attached``)
+
+    @classmethod
+    def attached(
+        cls, core: InferenceCore, loop: asyncio.AbstractEventLoop, *, timeout_s: float | None = None
+    ) -> LocalInferenceClient:
+        """A client for a started core that another component runs on ``loop``.
+
+        ``bridgeway run`` uses it to give its pipelines the gateway's own core, so gRPC callers and
+        pipelines share one runtime and one batcher. ``start()`` does nothing and ``close()`` only detaches:
+        the core and its loop stay with their owner.
+        """
+        client = cls(core.settings, timeout_s=timeout_s)
+        client._loop, client._core, client._owned = loop, core, False
+        return client
 
     @property
     def core(self) -> InferenceCore:
@@ -88,7 +103,7 @@ class LocalInferenceClient:
         with self._state_lock:
             loop, thread, core = self._loop, self._thread, self._core
             self._loop = self._thread = self._core = None
-        if loop is None or thread is None or core is None:
+        if not self._owned or loop is None or thread is None or core is None:
             return
         grace = self.settings.drain_grace_s
         try:

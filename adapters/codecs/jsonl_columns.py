@@ -152,7 +152,7 @@ def _render(name: str, values: Any) -> list[str]:
     if array is not None and array.dtype.kind == "b":
         return list(np.where(array, "true", "false").tolist())
     items = array.tolist() if array is not None else list(values)
-    if all(type(v) is str for v in items):
+    if set(map(type, items)) <= {str}:
         return [json.dumps(v, ensure_ascii=False) for v in items]
     return [_value(name, v) for v in items]
 
