@@ -92,7 +92,11 @@ class InferenceCore:
     Errors are the classes of ``gateway.errors``: ModelNotFound, ModelNotReady/ServerDraining, InvalidInput,
     QueueFull, DeadlineExceeded, ModelLoadFailed, RuntimeFailure.
 
-    ``repository`` defaults to ``ModelRepository(settings.models_dir)``.
+    ``repository`` defaults to ``ModelRepository(settings.models_dir)``; both stay readable as ``settings``
+    and ``repository``. The default version of a model is its highest ready one. Each served version has its
+    own statistics, worker threads and scheduler (``gateway.batcher`` when batched, else
+    ``gateway.scheduling.DirectScheduler``); a version that is replaced or unloaded closes only once its
+    in-flight requests finished.
     """
 
     def __init__(self, settings: ServerSettings, repository: ModelRepository | None = None) -> None:
