@@ -6,8 +6,8 @@ no trailing padding other than spaces. Strict in what it accepts, because the by
 * every named item must be present (FILLER bytes are written as spaces); unknown keys are errors;
 * an OCCURS list must have exactly the table's size, or for DEPENDING ON as many elements as the counter
   field holds (and no more than the maximum);
-* of a REDEFINES chain, the member the segment map selects is written, else the first member that has a
-  value (the others are ignored);
+* of a REDEFINES chain, the member the segment map selects is written, else the first member that carries
+  data, i.e. has some non-null field (the others are ignored);
 * a value that does not fit its PICTURE is an ``EncodeOverflow``, never truncated.
 
 With ``odo="shift"`` a record whose DEPENDING ON tables are not full is shorter than
@@ -53,10 +53,10 @@ class RecordEncoder:
         self._shift = self.options.odo == "shift"
         self._counters = {d.depending_on for f in layout.fields for d in f.dims if d.depending_on}
         self._space = self.options.codepage.encode(" ")
-        self._members = {node.path for node in chain_members(layout.root)}
+        self._members = {id(node) for node in chain_members(layout.root)}  # ids: FILLER siblings share paths
         self._segment_field: Field | None = None
         self._branches: dict[str, tuple[str, ...]] = {}
-        self._mapped: set[tuple[str, ...]] = set()
+        self._mapped: set[int] = set()
         if self.options.segments is not None:
             self._segment_field, self._branches = self.options.segments.resolve(layout)
             self._mapped = mapped_chains(layout.root, set(self._branches.values()))
@@ -102,7 +102,7 @@ class RecordEncoder:
                 _chain_written(written, group, static_end, label)
                 shift += closing_shift(base, static_end, actual_end, shift)
                 static_end, actual_end = 0, 0
-                written = child.path not in self._members or child.path in self._mapped
+                written = id(child) not in self._members or id(child) in self._mapped
             start = base + rel + shift
             extent = static_extent(child)
             if self._wanted(child, obj, written, out):
@@ -116,15 +116,15 @@ class RecordEncoder:
 
     def _wanted(self, child: Node, obj: Mapping[str, Any], written: bool, out: _Out) -> bool:
         """Whether to write ``child``: always, unless it is a REDEFINES member another member wins over."""
-        if child.path in self._mapped:
+        if id(child) in self._mapped:
             return child.path == out.selected
-        if child.path not in self._members:
+        if id(child) not in self._members:
             return not child.filler or isinstance(child, Group)
         if written:
             return False
         if child.filler and isinstance(child, Group):
-            return any(obj.get(node.name) is not None for node, _ in visible_children(child))
-        return obj.get(child.name) is not None
+            return any(_has_value(node, obj.get(node.name)) for node, _ in visible_children(child))
+        return _has_value(child, obj.get(child.name))
 
     def _node(self, node: Node, start: int, obj: Mapping[str, Any], out: _Out, label: str) -> int:
         name = f"{label}.{node.name}"
@@ -168,6 +168,17 @@ class RecordEncoder:
         if node.path in self._counters:
             out.counters[node.path] = int(value)
         return node.size
+
+
+def _has_value(node: Node, value: Any) -> bool:
+    """Whether a REDEFINES member carries data: some field below it is not null (``{}`` carries none)."""
+    if value is None:
+        return False
+    if isinstance(value, list | tuple):
+        return any(_has_value(node, element) for element in value)
+    if isinstance(node, Group) and isinstance(value, Mapping):
+        return any(_has_value(child, value.get(child.name)) for child, _ in visible_children(node))
+    return True
 
 
 def _check_unknown(group: Group, obj: Mapping[str, Any], label: str) -> None:

@@ -16,7 +16,15 @@ from adapters.codecs.copybook.fields import Rounding, Trim
 from adapters.codecs.copybook.layout import Field, Group, Layout, Node
 from adapters.codecs.copybook.numeric import ZonedSign
 
-__all__ = ["DecodeOptions", "EncodeOptions", "OdoLayout", "OnError", "Segments", "chain_members"]
+__all__ = [
+    "DecodeOptions",
+    "EncodeOptions",
+    "OdoLayout",
+    "OnError",
+    "Segments",
+    "chain_members",
+    "redefine_chains",
+]
 
 OnError = Literal["reject", "null", "fail"]
 OdoLayout = Literal["shift", "fixed"]
@@ -52,16 +60,27 @@ class Segments:
         return segment_field, resolved
 
 
+def redefine_chains(group: Group) -> list[list[Node]]:
+    """Every REDEFINES chain below ``group``: the redefined item followed by the items redefining it."""
+    chains: list[list[Node]] = []
+    current: list[Node] = []
+    for child in group.children:
+        if child.redefines:
+            current.append(child)
+        else:
+            if len(current) > 1:
+                chains.append(current)
+            current = [child]
+        if isinstance(child, Group):
+            chains.extend(redefine_chains(child))
+    if len(current) > 1:
+        chains.append(current)
+    return chains
+
+
 def chain_members(group: Group) -> list[Node]:
     """Every node that is a member of a REDEFINES chain: it redefines a sibling or a sibling redefines it."""
-    out: list[Node] = []
-    redefined = {c.redefines.upper() for c in group.children if c.redefines}
-    for child in group.children:
-        if child.redefines or child.name.upper() in redefined:
-            out.append(child)
-        if isinstance(child, Group):
-            out.extend(chain_members(child))
-    return out
+    return [node for chain in redefine_chains(group) for node in chain]
 
 
 @dataclass(frozen=True, slots=True)

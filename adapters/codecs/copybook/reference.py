@@ -71,7 +71,7 @@ class RecordDecoder:
         self._counters = {d.depending_on for f in layout.fields for d in f.dims if d.depending_on}
         self._segment_field: Field | None = None
         self._branches: dict[str, tuple[str, ...]] = {}
-        self._mapped: set[tuple[str, ...]] = set()  # members of chains that hold a mapped branch
+        self._mapped: set[int] = set()  # ids of the members of chains that hold a mapped branch
         if self.options.segments is not None:
             self._segment_field, self._branches = self.options.segments.resolve(layout)
             self._mapped = mapped_chains(layout.root, set(self._branches.values()))
@@ -120,10 +120,10 @@ class RecordDecoder:
             start = base + rel + shift
             extent = static_extent(child)
             member = child.redefines is not None or child.name.upper() in redefined
-            if child.path in self._mapped and child.path != record.selected:
+            if id(child) in self._mapped and child.path != record.selected:
                 value = None  # another segment's member: not decoded, not emitted
             else:
-                child_lenient = lenient or (member and child.path not in self._mapped)
+                child_lenient = lenient or (member and id(child) not in self._mapped)
                 value, extent = self._node(child, start, record, f"{label}.{child.name}", child_lenient)
                 _emit(out, child, value)
             chain_static_end = max(chain_static_end, rel + static_extent(child))

@@ -7,7 +7,7 @@ how much a node spans, so that both directions agree byte for byte.
 from __future__ import annotations
 
 from adapters.codecs.copybook.layout import Dim, Group, Node
-from adapters.codecs.copybook.options import chain_members
+from adapters.codecs.copybook.options import redefine_chains
 from adapters.codecs.errors import CopybookSyntaxError
 
 __all__ = ["check_keys", "closing_shift", "mapped_chains", "own_dim", "static_extent", "visible_children"]
@@ -62,14 +62,13 @@ def static_extent(node: Node) -> int:
     return dim.count * dim.stride if dim is not None else node.size
 
 
-def mapped_chains(root: Group, selected: set[tuple[str, ...]]) -> set[tuple[str, ...]]:
-    """Paths of every member of each REDEFINES chain that holds one of the segment-selected branches."""
-    members = chain_members(root)
-    chains: dict[tuple[tuple[str, ...], int], list[Node]] = {}
-    for node in members:
-        chains.setdefault((node.path[:-1], node.offset), []).append(node)
-    out: set[tuple[str, ...]] = set()
-    for chain in chains.values():
-        if any(n.path in selected for n in chain):
-            out.update(n.path for n in chain)
+def mapped_chains(root: Group, selected: set[tuple[str, ...]]) -> set[int]:
+    """Identities (``id``) of every member of each REDEFINES chain that holds a segment-selected branch.
+
+    Identities, not paths: FILLER siblings share a path.
+    """
+    out: set[int] = set()
+    for chain in redefine_chains(root):
+        if any(node.path in selected for node in chain):
+            out.update(id(node) for node in chain)
     return out

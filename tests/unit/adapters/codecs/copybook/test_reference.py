@@ -226,3 +226,14 @@ def test_encoding_with_segments_writes_the_selected_member() -> None:
         {"SEGMENT-ID": "P", "PERSON": {"FIRST-NAME": "JO", "AGE": 7}}
     )
     assert record == e("PJO  07  ")
+
+
+def test_filler_siblings_and_a_group_of_only_filler_do_not_hide_the_member_with_data() -> None:
+    layout = parse_copybook(
+        "01 R. 05 FILLER PIC X. 05 NAME PIC X(4). 05 FILLER REDEFINES NAME. 10 LEFT PIC X(2). "
+        "10 FILLER PIC X(2). 05 FILLER PIC X. 05 BLANKS. 10 FILLER PIC X(3). "
+        "05 WHO REDEFINES BLANKS. 10 FIRST PIC X(3)."
+    )
+    values = RecordDecoder(layout).decode(e("*ABCD-JOE")).values
+    assert values == {"NAME": "ABCD", "LEFT": "AB", "BLANKS": {}, "WHO": {"FIRST": "JOE"}}
+    assert RecordEncoder(layout).encode(values) == e(" ABCD JOE")
