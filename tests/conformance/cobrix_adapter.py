@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -405,4 +405,15 @@ def cases(root: Path) -> list[Case]:
     return [Case(c, root) for c in spec["cases"]]
 
 
-__all__ = ["Case", "Decoded", "Mismatch", "cases", "compare", "decode_case", "load_expected", "replace"]
+__all__ = [
+    "Case",
+    "Decoded",
+    "Mismatch",
+    "cases",
+    "compare",
+    "decode_case",
+    "decoder_for",
+    "layout_for",
+    "load_expected",
+    "raw_records",
+]
