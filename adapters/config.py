@@ -262,6 +262,8 @@ class Pipeline(Strict):
     ``chunk_rows`` records are decoded, scored and written at a time (memory is bounded by it, and a files
     pipeline checkpoints after each chunk). ``on_bad_record``: ``reject`` writes each bad record to the
     rejects file (or dead-letters it) and goes on; ``fail`` sends the whole file to ``errors/``.
+    ``reject_limit`` (files): a file with more rejected records than this goes to ``errors/`` whole, as
+    Spring Batch's skip limit does (a wrong code page rejects every record; that is not a partial result).
     """
 
     name: str
@@ -270,6 +272,7 @@ class Pipeline(Strict):
     input: InputSpec
     output: OutputSpec | None = None
     on_bad_record: Literal["reject", "fail"] = "reject"
+    reject_limit: Annotated[int, Field(ge=0)] | None = None
     chunk_rows: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
     max_batch_rows: Annotated[int, Field(ge=1)] | None = None
     timeout_s: Annotated[float, Field(gt=0)] | None = None

@@ -142,8 +142,9 @@ class FixedInput(Strict):
     """Fixed-width records described by a COBOL copybook (DESIGN.md "Records and copybooks").
 
     ``record`` picks the 01 level when the copybook holds several. ``trailer_count_field`` names the field
-    of the trailer record (the last ``record_length`` bytes, laid out by ``trailer_copybook`` or the same
-    copybook) that holds the number of data records; a file whose count differs is quarantined whole.
+    of the trailer record (the last record, laid out by ``trailer_copybook`` or the copybook's 01 level
+    ``trailer_record``) that holds the number of data records; a file whose count differs is quarantined
+    whole, and none of its results are published.
     """
 
     format: Literal["fixed"]
@@ -155,12 +156,15 @@ class FixedInput(Strict):
     rdw_order: ByteOrder = "big"
     rdw_includes_header: bool = True
     trailer_copybook: ConfigPath | None = None
+    trailer_record: str | None = None
     trailer_count_field: str | None = None
 
     @model_validator(mode="after")
     def _trailer_count(self) -> FixedInput:
-        if self.trailer_copybook is not None and self.trailer_count_field is None:
-            raise ValueError("trailer_copybook needs trailer_count_field, the field holding the count")
+        if (self.trailer_copybook or self.trailer_record) is not None and self.trailer_count_field is None:
+            raise ValueError("a trailer layout needs trailer_count_field, the field holding the record count")
+        if self.trailer_count_field is not None and self.record_format not in ("F", "FB"):
+            raise ValueError("a trailer record count is checked for F and FB records only")
         if self.record_format in ("V", "VB") and self.record_length is not None:
             raise ValueError("record_length is for F, FB and text records; V and VB records carry theirs")
         return self

@@ -11,28 +11,42 @@ protocol and ``bridgeway score`` use them, so a file scores the same way through
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
 from adapters.codecs.chunks import DecodedChunk
+from adapters.codecs.copybook import Framing, Layout, TrailerCheck, get_codepage, parse_copybook
 from adapters.codecs.csv import CsvDialect, CsvReader, CsvWriter
+from adapters.codecs.fixed import FixedReader, FixedWriter
 from adapters.codecs.jsonl_columns import JsonlReader, JsonlWriter
-from adapters.config_formats import CsvInput, CsvOutput, InputSpec, JsonlInput, JsonlOutput, OutputSpec
+from adapters.config_formats import (
+    CsvInput,
+    CsvOutput,
+    FixedInput,
+    FixedOutput,
+    InputSpec,
+    JsonlInput,
+    JsonlOutput,
+    OutputSpec,
+)
 from adapters.mapping import find_field, normalise
 from adapters.pipeline import RecordBatch, Rejection, ScoredBatch, ScoringPipeline
 
 __all__ = [
     "REJECT_COLUMNS",
+    "EncodedResults",
     "FieldNeeds",
     "OutputNames",
     "RecordSource",
     "RejectsEncoder",
     "ResultEncoder",
     "SourceChunk",
+    "fixed_reader",
+    "load_layout",
     "output_names",
     "record_source",
     "rejects_encoder",
@@ -127,15 +141,49 @@ def record_source(spec: InputSpec, rows: int, needs: FieldNeeds | None = None) -
         return RecordSource(CsvReader(dialect, wanted=wanted, numeric=numeric), rows)
     if isinstance(spec, JsonlInput):
         return RecordSource(JsonlReader(spec.encoding, wanted=wanted), rows)
-    from adapters.formats_fixed import fixed_source
+    if isinstance(spec, FixedInput):
+        return RecordSource(fixed_reader(spec, wanted), rows)
+    raise ValueError(f"input format {spec.format!r} is for messages, not files")
 
-    return fixed_source(spec, rows, wanted)
+
+def fixed_reader(spec: FixedInput, wanted: Callable[[str], bool] | None = None) -> FixedReader:
+    """The reader of a fixed-width ``input`` section. Raises OSError or CopybookSyntaxError (with line and
+    column) for a copybook that cannot be read or parsed."""
+    layout = load_layout(spec.copybook, spec.record)
+    length = spec.record_length or (layout.record_length if spec.record_format in ("F", "FB") else None)
+    trailer = None
+    if spec.trailer_count_field is not None:
+        trailer_layout = load_layout(spec.trailer_copybook or spec.copybook, spec.trailer_record)
+        trailer = TrailerCheck(trailer_layout, spec.trailer_count_field)
+    framing = Framing(
+        record_format=spec.record_format,
+        record_length=length,
+        rdw_order=spec.rdw_order,
+        rdw_includes_header=spec.rdw_includes_header,
+        skip_trailer=(length or 0) if trailer is not None else 0,
+    )
+    return FixedReader(layout, framing, get_codepage(spec.encoding), trailer=trailer, wanted=wanted)
+
+
+def load_layout(path: Path, record: str | None) -> Layout:
+    """Parse a copybook file; error messages name the file by its base name."""
+    text = path.read_text(encoding="utf-8", errors="strict")
+    return parse_copybook(text, record=record, source=path.name)
 
 
 class _Writer(Protocol):
     def header(self) -> bytes: ...
 
     def encode(self, values: Any) -> bytes: ...
+
+
+@dataclass(slots=True)
+class EncodedResults:
+    """The bytes of one chunk's results, and the scored rows that could not be written (fixed-width
+    results whose value does not fit the result copybook), as rejections."""
+
+    data: bytes
+    rejections: list[Rejection]
 
 
 class ResultEncoder:
@@ -149,10 +197,15 @@ class ResultEncoder:
     def header(self) -> bytes:
         return self._writer.header()
 
-    def encode(self, scored: ScoredBatch) -> bytes:
+    def encode(self, scored: ScoredBatch) -> EncodedResults:
         if not scored.n_rows:
-            return b""
-        return self._writer.encode(scored.columns)
+            return EncodedResults(b"", [])
+        data = self._writer.encode(scored.columns)
+        failures: Sequence[tuple[int, str, str]] = getattr(self._writer, "failures", ())
+        numbers = scored.record_numbers
+        return EncodedResults(
+            data, [Rejection(int(numbers[row]), field, why) for row, field, why in failures]
+        )
 
     def trailer(self, records: int) -> bytes:
         """Bytes that close the output after ``records`` results (none for CSV and JSON Lines)."""
@@ -166,9 +219,17 @@ def result_encoder(spec: OutputSpec, columns: Sequence[str]) -> ResultEncoder:
         return ResultEncoder(CsvWriter(_output_dialect(spec), columns), columns, "csv")
     if isinstance(spec, JsonlOutput):
         return ResultEncoder(JsonlWriter(columns), columns, "jsonl")
-    from adapters.formats_fixed import fixed_result_encoder
-
-    return fixed_result_encoder(spec, columns)
+    if isinstance(spec, FixedOutput):
+        layout = load_layout(spec.result_copybook, spec.record)
+        framing = Framing(
+            record_format=spec.record_format,
+            record_length=layout.record_length if spec.record_format in ("F", "FB") else None,
+            rdw_order=spec.rdw_order,
+            rdw_includes_header=spec.rdw_includes_header,
+        )
+        writer = FixedWriter(layout, framing, get_codepage(spec.encoding), columns)
+        return ResultEncoder(writer, columns, "")
+    raise ValueError(f"output format {spec.format!r} is for messages, not files")
 
 
 def _output_dialect(spec: CsvOutput) -> CsvDialect:

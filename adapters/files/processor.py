@@ -175,7 +175,13 @@ class FileProcessor:
         self, entry: Entry, output: ChunkOutput, before: Checkpoint, result: OutputFile, rejects: OutputFile
     ) -> Checkpoint:
         if output.rejections and self.config.on_bad_record == "fail":
-            raise FileFailed(_describe_rejections(output.rejections))
+            raise FileFailed("on_bad_record is 'fail' and a record was bad: " + _describe(output.rejections))
+        limit = self.config.reject_limit
+        if limit is not None and before.rejected + output.rejected > limit:
+            total = before.rejected + output.rejected
+            raise FileFailed(
+                f"{total} records rejected, more than reject_limit {limit}: " + _describe(output.rejections)
+            )
         self._chunks_written += 1
         n = self._chunks_written
         half = len(output.results) // 2
@@ -296,12 +302,10 @@ def _open_input(path: Path) -> BinaryIO:
     return os.fdopen(fd, "rb", buffering=1 << 20)
 
 
-def _describe_rejections(rejections: list[Rejection]) -> str:
+def _describe(rejections: list[Rejection]) -> str:
     shown = "; ".join(
         f"record {r.record_number}" + (f", field {r.field}" if r.field else "") + f": {r.reason}"
         for r in rejections[:_SHOWN_REJECTS]
     )
     more = len(rejections) - _SHOWN_REJECTS
-    return (
-        "on_bad_record is 'fail' and a record was bad: " + shown + (f"; and {more} more" if more > 0 else "")
-    )
+    return shown + (f"; and {more} more" if more > 0 else "")

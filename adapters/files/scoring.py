@@ -16,7 +16,7 @@ from typing import BinaryIO, TypeVar
 
 import numpy as np
 
-from adapters.formats import RecordSource, RejectsEncoder, ResultEncoder, SourceChunk
+from adapters.formats import EncodedResults, RecordSource, RejectsEncoder, ResultEncoder, SourceChunk
 from adapters.pipeline import FileRef, RecordBatch, Rejection, ScoredBatch, ScoringPipeline
 
 __all__ = ["ChunkOutput", "FileScoring"]
@@ -80,14 +80,16 @@ class FileScoring:
     def _score(self, chunk: SourceChunk) -> ChunkOutput:
         batch = chunk.batch
         scored = self.pipeline.score(batch, self.ref) if batch.n_rows else None
+        encoded = self.results.encode(scored) if scored is not None else EncodedResults(b"", [])
         rejections = list(chunk.rejections)
-        if scored is not None and scored.rejections:
-            rejections = sorted([*rejections, *scored.rejections], key=lambda r: r.record_number)
+        late = [*(scored.rejections if scored is not None else ()), *encoded.rejections]
+        if late:
+            rejections = sorted([*rejections, *late], key=lambda r: r.record_number)
         return ChunkOutput(
             last_record=chunk.last_record,
-            scored=scored.n_rows if scored is not None else 0,
+            scored=(scored.n_rows if scored is not None else 0) - len(encoded.rejections),
             rejected=len(rejections),
-            results=self.results.encode(scored) if scored is not None else b"",
+            results=encoded.data,
             rejects=self.rejects.encode(rejections, batch),
             models=_models(scored),
             rejections=rejections,
