@@ -140,6 +140,15 @@ class ResultCollector:
             time.sleep(0.05)
         return self.distinct() >= count
 
+    def wait_for_total(self, count: int, timeout_s: float) -> bool:
+        """Wait until ``count`` results (repeats included) have arrived."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.snapshot()) < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def snapshot(self) -> list[Result]:
         with self._lock:
             return list(self.results)

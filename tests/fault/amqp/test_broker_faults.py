@@ -60,7 +60,9 @@ def test_t1_a_broker_restart_mid_stream_loses_nothing_and_bounds_duplicates(
                     restarting = time.monotonic()
                     local_broker.start_app()  # returns once the node has booted
                 back = time.monotonic()
-                resumed = adapter.journal.wait_for("consuming", after=restarting, timeout_s=back - restarting + 10)
+                resumed = adapter.journal.wait_for(
+                    "consuming", after=restarting, timeout_s=back - restarting + 10
+                )
                 assert resumed is not None, "adapter not consuming again within 10 s of start_app"
             assert results.wait_for(n, timeout_s=120)
     counts = oracle.counts(results.snapshot())
