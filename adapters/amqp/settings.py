@@ -96,7 +96,7 @@ class AmqpSourceSettings(_Strict):
     password_env: str | None = None
     queue: str = Field(min_length=1, max_length=255)
     prefetch: int = Field(256, ge=1, le=65535)
-    batch: BatchSettings = BatchSettings()
+    batch: BatchSettings = Field(default_factory=BatchSettings)
     reply: ReplySettings | None = None
     declare: bool = True
     delivery_limit: int = Field(3, ge=1, le=1_000_000)
@@ -106,7 +106,7 @@ class AmqpSourceSettings(_Strict):
     connect_timeout_s: float = Field(10.0, gt=0, le=600)  # TCP connect + AMQP handshake, per attempt
     connection_name: str | None = None
     tls: TlsSettings | None = None
-    reconnect: ReconnectSettings = ReconnectSettings()
+    reconnect: ReconnectSettings = Field(default_factory=ReconnectSettings)
     retry_delay_ms: float = Field(1_000.0, ge=0, le=600_000)  # wait before requeueing a transient failure
     confirm_window: int = Field(1_000, ge=1, le=1_000_000)  # most results awaiting a publisher confirm
     park_retry_s: float = Field(5.0, gt=0, le=3_600)  # how often parked (unroutable) results are retried

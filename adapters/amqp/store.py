@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["ParkedResult", "ProcessedStore", "StoredResult"]
 
@@ -168,6 +169,6 @@ class _transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
-def _result(row: Sequence[object]) -> StoredResult:
+def _result(row: Sequence[Any]) -> StoredResult:
     key, sha, body, content_type, headers = row
-    return StoredResult(str(key), str(sha), bytes(body), str(content_type), json.loads(str(headers)))  # type: ignore[arg-type]
+    return StoredResult(str(key), str(sha), bytes(body), str(content_type), json.loads(str(headers)))
