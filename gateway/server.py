@@ -26,6 +26,7 @@ from gateway.interceptors import AccessLogInterceptor, RequestIdInterceptor
 from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from gateway.servicer import InferenceServicer
+from gateway.trust import GatewayTrust, TrustSetupError
 from protos import pb, pb_grpc
 
 __all__ = ["SERVICE_NAMES", "GatewayServer", "running_gateway", "serve"]
@@ -46,8 +47,10 @@ def _address(host: str, port: int) -> str:
 class GatewayServer:
     """The serving parts of one gateway process: gRPC service, health, reflection, metrics and the core.
 
-    ``interceptors`` are appended after the built-in request-id and access-log interceptors: that is where
-    authentication goes, so refused calls are still logged under a request id.
+    The security settings (TLS, tokens, audit log, health port) become the listening port's credentials, the
+    authentication interceptor and the per-request guard through ``gateway.trust``. ``interceptors`` are
+    appended after the built-in request-id, access-log and authentication interceptors, so refused calls
+    are still logged under a request id.
     """
 
     def __init__(
@@ -58,29 +61,38 @@ class GatewayServer:
     ) -> None:
         self.settings = settings
         self.core = core
-        self._interceptors = [RequestIdInterceptor(), AccessLogInterceptor(), *interceptors]
+        self._interceptors = list(interceptors)
+        self._trust: GatewayTrust | None = None
         self._metrics = GatewayMetrics()
         self._server: grpc.aio.Server | None = None
         self._health: GatewayHealth | None = None
         self.port = 0
         self.metrics_port = 0
+        self.health_port = 0
 
-    def _build_server(self, health: GatewayHealth) -> grpc.aio.Server:
+    def _build_server(self, health: GatewayHealth, trust: GatewayTrust) -> grpc.aio.Server:
         options = [
             ("grpc.max_send_message_length", self.settings.max_send_message_bytes),
             ("grpc.max_receive_message_length", self.settings.max_receive_message_bytes),
             # Two gateways must not silently share one port.
             ("grpc.so_reuseport", 0),
         ]
-        server = grpc.aio.server(interceptors=self._interceptors, options=options)
-        pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(self.core), server)
+        interceptors = [
+            RequestIdInterceptor(),
+            AccessLogInterceptor(),
+            *trust.interceptors,
+            *self._interceptors,
+        ]
+        server = grpc.aio.server(interceptors=interceptors, options=options)
+        pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(self.core, trust.guard), server)
         health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
         reflection.enable_server_reflection(SERVICE_NAMES, server)
         return server
 
     async def start(self) -> None:
-        """Bind, start serving, load the models. Raises OSError when a port cannot be bound; whatever had
-        started by then is shut down again before the error propagates.
+        """Bind, start serving, load the models. Raises OSError when a port cannot be bound and
+        TrustSetupError when a security setting cannot be honoured; whatever had started by then is shut down
+        again before the error propagates.
         """
         try:
             await self._start()
@@ -93,17 +105,25 @@ class GatewayServer:
         self.core.add_state_listener(self._metrics.on_model_state)
         self._health = health = GatewayHealth(self.core)
         await health.starting()
-        self._server = server = self._build_server(health)
+        self._trust = trust = GatewayTrust.open(self.settings)
+        self._server = server = self._build_server(health, trust)
         address = _address(self.settings.host, self.settings.port)
+        health_port = self.settings.health_port
+        health_address = None if health_port is None else _address(self.settings.host, health_port)
         try:
-            self.port = server.add_insecure_port(address)
+            self.port, self.health_port = trust.bind(server, address, health_address)
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {address}: {exc}") from exc
         await server.start()
         self.metrics_port = self._metrics.serve_http(self.settings.host, self.settings.metrics_port)
         _log.info(
             "listening",
-            extra={"host": self.settings.host, "port": self.port, "metrics_port": self.metrics_port},
+            extra={
+                "host": self.settings.host,
+                "port": self.port,
+                "metrics_port": self.metrics_port,
+                "health_port": self.health_port,
+            },
         )
         await self.core.start()
         await health.serving()
@@ -124,6 +144,8 @@ class GatewayServer:
         if self._server is not None:
             await self._server.stop(grace)
         self._metrics.close()
+        if self._trust is not None:
+            self._trust.close()  # after the server stopped: every request's audit event is queued
 
 
 @asynccontextmanager
@@ -152,10 +174,10 @@ async def _serve_until_signalled(settings: ServerSettings) -> None:
 
 def serve(settings: ServerSettings, log_level: int | str = logging.INFO) -> int:
     """Run a gateway until SIGTERM or SIGINT, then drain. Returns the process exit code."""
-    configure_logging(log_level)
+    configure_logging(log_level, mask=settings.logging.mask)
     try:
         asyncio.run(_serve_until_signalled(settings))
-    except OSError as exc:
+    except (OSError, TrustSetupError) as exc:
         _log.error("cannot start", extra={"reason": str(exc)})
         return 1
     return 0

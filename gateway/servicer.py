@@ -17,6 +17,7 @@ import grpc
 from gateway import convert, convert_models
 from gateway.core import InferenceCore
 from gateway.errors import InvalidInput
+from gateway.guard import InferenceGuard
 from gateway.logs import request_id_var
 from gateway.status import status_for, translate_errors
 from gateway.types import InferResponse
@@ -50,10 +51,15 @@ def _server_version() -> str:
 
 
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
-    """``inference.GRPCInferenceService`` over one ``InferenceCore``."""
+    """``inference.GRPCInferenceService`` over one ``InferenceCore``.
 
-    def __init__(self, core: InferenceCore) -> None:
+    ``guard``: when set, every inference request (unary or streamed) goes through it, which checks the
+    caller's permission for the model and records an audit event (``gateway.guard``).
+    """
+
+    def __init__(self, core: InferenceCore, guard: InferenceGuard | None = None) -> None:
         self._core = core
+        self._guard = guard
         self._metadata = pb.ServerMetadataResponse(
             name=SERVER_NAME, version=_server_version(), extensions=EXTENSIONS
         )
@@ -92,7 +98,14 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         now = time.monotonic()
         remaining = context.time_remaining()
         deadline = None if remaining is None else now + remaining
-        return await self._core.infer(convert.request_from_pb(request, deadline, now))
+        if self._guard is None:
+            return await self._core.infer(convert.request_from_pb(request, deadline, now))
+        return await self._guard.infer(
+            request.model_name,
+            request.id,
+            lambda: convert.request_from_pb(request, deadline, now),
+            self._core.infer,
+        )
 
     async def ModelStreamInfer(
         self, request_iterator: AsyncIterator[pb.ModelInferRequest], context: _Context

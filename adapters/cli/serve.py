@@ -35,6 +35,26 @@ def server_settings(config: Path | None, overrides: dict[str, Any]) -> Any:
         raise click.UsageError(f"command line: {problems}") from exc
 
 
+def _trust_options(command: Any) -> Any:
+    """The security and audit flags (DESIGN.md "Security and audit"), named as their ServerSettings keys."""
+    files = (
+        ("--tls-cert", "PEM certificate (chain) of the server: the gRPC port speaks TLS."),
+        ("--tls-key", "PEM private key of --tls-cert."),
+        ("--tls-client-ca", "PEM CA that must have signed the clients' certificates (mutual TLS)."),
+        ("--tokens", "YAML tokens file: clients, SHA-256 of their tokens, models; re-read when it changes."),
+        ("--audit-log", "Append-only, hash-chained JSON Lines audit log: one event per request."),
+    )
+    for flag, text in reversed(files):
+        command = click.option(
+            flag, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help=text
+        )(command)
+    return click.option(
+        "--health-port",
+        type=int,
+        help="Plaintext port answering only health and liveness, beside a TLS port.",
+    )(command)
+
+
 @click.command()
 @click.option("--models", "models_dir", type=click.Path(path_type=Path), help="Model repository folder.")
 @click.option("--port", type=int, help="gRPC port (0: any free port).")
@@ -52,6 +72,7 @@ def server_settings(config: Path | None, overrides: dict[str, Any]) -> Any:
     show_default=True,
     help="DEBUG adds an access-log line per call.",
 )
+@_trust_options
 def serve(
     models_dir: Path | None,
     port: int | None,
@@ -59,10 +80,11 @@ def serve(
     host: str | None,
     config: Path | None,
     log_level: str,
+    **trust: Any,
 ) -> None:
     """Serve the models in a repository over the Open Inference Protocol (gRPC)."""
     settings = server_settings(
-        config, {"models_dir": models_dir, "port": port, "metrics_port": metrics_port, "host": host}
+        config, {"models_dir": models_dir, "port": port, "metrics_port": metrics_port, "host": host, **trust}
     )
     if not settings.models_dir.is_dir():
         raise click.UsageError(f"--models: {settings.models_dir} is not a folder")
