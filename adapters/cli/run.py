@@ -120,14 +120,31 @@ def _check_model(pipeline: Any, client: Any) -> None:
     from gateway.errors import BridgewayError
 
     carry = pipeline.output.carry if pipeline.output is not None else ()
+    scoring = None
     try:
-        ScoringPipeline(client, pipeline.model, carry=carry, mapping=mapping_override(pipeline))
+        scoring = ScoringPipeline(client, pipeline.model, carry=carry, mapping=mapping_override(pipeline))
     except MappingConfigError as exc:
         raise _SetupFailed(f"pipeline {pipeline.name!r}: {exc}") from exc
     except BridgewayError as exc:
         if not exc.retryable:
             raise _SetupFailed(f"pipeline {pipeline.name!r}: model {pipeline.model!r}: {exc}") from exc
         log.warning("model not ready yet", extra={"pipeline": pipeline.name, "reason": str(exc)})
+    if pipeline.source.kind == "files":
+        _check_formats(pipeline, scoring)
+
+
+def _check_formats(pipeline: Any, scoring: Any) -> None:
+    """Copybooks parse, and a result copybook can be filled from the model's result columns."""
+    from adapters.codecs.errors import CodecError
+    from adapters.formats import record_source, result_encoder
+    from adapters.pipeline import FileRef
+
+    try:
+        record_source(pipeline.input, pipeline.chunk_rows)
+        if scoring is not None:
+            result_encoder(pipeline.result, scoring.result_columns(FileRef("", "")))
+    except (OSError, CodecError, ValueError) as exc:
+        raise _SetupFailed(f"pipeline {pipeline.name!r}: {exc}") from exc
 
 
 def _guarded(name: str, runnable: Any) -> None:

@@ -145,14 +145,17 @@ def remove_quietly(path: Path) -> None:
         pass
 
 
-def free_name(folder: Path, name: str, tag: str) -> Path:
-    """``folder/name`` if free, else ``folder/<stem>.<tag>[-n]<suffix>``: archives and quarantines never
-    overwrite an earlier file."""
+def free_name(folder: Path, name: str, tag: str, *, always: bool = False) -> Path:
+    """``folder/name`` if free (and not ``always``), else ``folder/<stem>.<tag>[-n]<suffix>``: archives and
+    quarantines never overwrite an earlier file."""
     candidate = folder / name
     stem, dot, suffix = name.rpartition(".")
     if not dot or not stem:
         stem, suffix = name, ""
     n = 0
+    if always:
+        n = 1
+        candidate = folder / (f"{stem}.{tag}.{suffix}" if suffix else f"{stem}.{tag}")
     while os.path.lexists(candidate):
         n += 1
         label = tag if n == 1 else f"{tag}-{n}"

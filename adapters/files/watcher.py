@@ -69,33 +69,39 @@ class FolderWatcher:
     def run(self) -> None:
         """Poll until stopped. Returns early, logging why, only if the folders cannot be used at all."""
         try:
-            self.folders.prepare()
-            ledger = Ledger(self.folders.ledger)
+            self.open()
         except OSError as exc:
             log.error("pipeline cannot start", extra={"pipeline": self.config.name, "reason": str(exc)})
             return
         try:
-            self.ledger = ledger
-            self.processor = FileProcessor(
-                self.config,
-                self.folders,
-                ledger,
-                self.client,
-                faults=self.faults,
-                stop=self.stop,
-                clock=self._clock,
-            )
-            self.claims = Claims(self.folders, ledger, self._clock)
-            self.inbox = Inbox(self.source, self.processor.derived_names)
-            log.info("watching", extra={"pipeline": self.config.name, "inbox": self.source.inbox.name})
-            for outcome in self.claims.recover():
-                self._settle_claim(outcome)
             while not self.stop.is_set():
                 self.poll()
                 self.stop.wait(self.source.poll_interval)
         finally:
-            ledger.close()
-            log.info("stopped", extra={"pipeline": self.config.name})
+            self.close()
+
+    def open(self) -> None:
+        """Create the folders, open the ledger and finish what a previous run left. Raises OSError."""
+        self.folders.prepare()
+        self.ledger = Ledger(self.folders.ledger)
+        self.processor = FileProcessor(
+            self.config,
+            self.folders,
+            self.ledger,
+            self.client,
+            faults=self.faults,
+            stop=self.stop,
+            clock=self._clock,
+        )
+        self.claims = Claims(self.folders, self.ledger, self._clock)
+        self.inbox = Inbox(self.source, self.processor.derived_names)
+        log.info("watching", extra={"pipeline": self.config.name, "inbox": self.source.inbox.name})
+        for outcome in self.claims.recover():
+            self._settle_claim(outcome)
+
+    def close(self) -> None:
+        self.ledger.close()
+        log.info("stopped", extra={"pipeline": self.config.name})
 
     def poll(self) -> None:
         """One round: due unfinished files first, then refusals and new ready files in the inbox."""
@@ -190,7 +196,9 @@ class FolderWatcher:
 
     def _archive_duplicate(self, duplicate: Duplicate) -> None:
         claim: Claim = duplicate.claim
-        target = free_name(self.folders.archive, claim.name, f"duplicate-{duplicate.sha256[:12]}")
+        target = free_name(
+            self.folders.archive, claim.name, f"duplicate-{duplicate.sha256[:12]}", always=True
+        )
         os.rename(claim.path, target)
         fsync_dir(self.folders.archive)
         _rmdir_quietly(claim.path.parent)

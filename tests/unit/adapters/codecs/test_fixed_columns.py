@@ -1,0 +1,127 @@
+"""Fixed-width records as column chunks, and result records a COBOL program can read back."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from adapters.codecs.copybook import EncodeOptions as Options
+from adapters.codecs.copybook import (
+    Framing,
+    RecordDecoder,
+    RecordEncoder,
+    TrailerCheck,
+    get_codepage,
+    parse_copybook,
+)
+from adapters.codecs.errors import RecordLengthError, TrailerMismatch
+from adapters.codecs.fixed import FixedReader, FixedWriter, ResultLayoutError, record_fields
+
+CP037 = get_codepage("cp037")
+CLAIM = parse_copybook(
+    """
+       01  CLAIM.
+           05  ID        PIC X(4).
+           05  ACCT.
+               10  BALANCE   PIC S9(5)V99 COMP-3.
+           05  FILLER    PIC X(2).
+    """
+)
+TRAILER = parse_copybook("01 TRL. 05 TAG PIC X(4). 05 CNT PIC 9(4) COMP-3. 05 FILLER PIC X(3).")
+RESULT = parse_copybook(
+    """
+       01  RESULT.
+           05  CLAIM-ID      PIC X(4).
+           05  P-MALIGNANT   PIC 9V9(4).
+           05  LABEL         PIC 9.
+    """
+)
+
+
+def record(claim_id: str, balance: str) -> bytes:
+    encoder = RecordEncoder(CLAIM, Options(codepage=CP037))
+    return encoder.encode({"ID": claim_id, "ACCT": {"BALANCE": Decimal(balance)}})
+
+
+def read(data: bytes, rows: int = 10, trailer: TrailerCheck | None = None):  # type: ignore[no-untyped-def]
+    framing = Framing("FB", CLAIM.record_length, skip_trailer=CLAIM.record_length if trailer else 0)
+    return list(FixedReader(CLAIM, framing, CP037, trailer=trailer).chunks(io.BytesIO(data), rows))
+
+
+def test_groups_flatten_to_dotted_names_and_numbers_stay_exact() -> None:
+    (chunk,) = read(record("A001", "123.45") + record("A002", "-0.50"))
+    assert record_fields(CLAIM) == ("ID", "ACCT.BALANCE")
+    assert chunk.columns["ID"].tolist() == ["A001", "A002"]
+    assert chunk.columns["ACCT.BALANCE"].tolist() == [Decimal("123.45"), Decimal("-0.50")]
+    assert chunk.record_numbers.tolist() == [1, 2]
+
+
+def test_a_record_with_bad_packed_data_is_reported_with_field_and_the_others_decode() -> None:
+    good = record("A001", "1.00")
+    bad = bytearray(record("A002", "2.00"))
+    bad[4:8] = b"\xff\xff\xff\xff"  # not packed decimal
+    (chunk,) = read(good + bytes(bad) + good)
+    assert chunk.record_numbers.tolist() == [1, 3]
+    (problem,) = chunk.bad
+    assert problem.record_number == 2 and problem.field == "CLAIM.ACCT.BALANCE"
+    assert "record 2" in problem.reason and "FF FF FF FF" in problem.reason
+
+
+def test_an_input_that_ends_inside_a_record_is_invalid_as_a_whole() -> None:
+    with pytest.raises(RecordLengthError):
+        read(record("A001", "1.00") + record("A002", "2.00")[:5])
+
+
+def test_a_trailer_count_off_by_one_is_invalid_as_a_whole() -> None:
+    trailer_record = RecordEncoder(TRAILER, Options(codepage=CP037)).encode({"TAG": "TRLR", "CNT": 3})
+    check = TrailerCheck(TRAILER, "CNT")
+    data = record("A001", "1.00") + record("A002", "2.00")
+    with pytest.raises(TrailerMismatch, match="does not match"):
+        read(data + trailer_record, trailer=check)
+    good_trailer = RecordEncoder(TRAILER, Options(codepage=CP037)).encode({"TAG": "TRLR", "CNT": 2})
+    assert sum(c.n_rows for c in read(data + good_trailer, trailer=check)) == 2
+
+
+def test_result_records_take_result_columns_by_name_and_round_to_the_pictures_decimals() -> None:
+    writer = FixedWriter(
+        RESULT, Framing("F", RESULT.record_length), CP037, ["claim_id", "p_malignant", "label", "x"]
+    )
+    data = writer.encode(
+        {
+            "claim_id": np.array(["A001", "A002"], dtype=object),
+            "p_malignant": np.array([0.98765, 0.5], dtype=np.float32),
+            "label": np.array([1, 0]),
+            "x": np.array(["ignored", "ignored"], dtype=object),
+        }
+    )
+    decoder = RecordDecoder(RESULT)
+    rows = [decoder.decode(data[i : i + RESULT.record_length]).values for i in (0, RESULT.record_length)]
+    assert rows == [
+        {"CLAIM-ID": "A001", "P-MALIGNANT": Decimal("0.9876"), "LABEL": 1},
+        {"CLAIM-ID": "A002", "P-MALIGNANT": Decimal("0.5000"), "LABEL": 0},
+    ]
+    assert writer.failures == []
+
+
+def test_a_value_that_does_not_fit_its_result_field_fails_that_row_only() -> None:
+    writer = FixedWriter(
+        RESULT, Framing("F", RESULT.record_length), CP037, ["claim_id", "p_malignant", "label"]
+    )
+    data = writer.encode(
+        {
+            "claim_id": np.array(["A001", "A002"], dtype=object),
+            "p_malignant": np.array([0.5, 0.5]),
+            "label": np.array([12, 1]),
+        }
+    )
+    assert len(data) == RESULT.record_length
+    ((row, field, reason),) = writer.failures
+    assert row == 0 and "LABEL" in field and reason
+
+
+def test_a_result_copybook_field_without_a_matching_column_is_a_configuration_error() -> None:
+    with pytest.raises(ResultLayoutError, match="P-MALIGNANT matches no result column"):
+        FixedWriter(RESULT, Framing("F", RESULT.record_length), CP037, ["claim_id", "label"])
