@@ -1,0 +1,131 @@
+"""Tables and target verdicts for bench/gateway.py (DESIGN.md, "Performance targets").
+
+Targets, as ratios of rows/s measured in the same run:
+
+* T1: every cell, ``bridgeway serve`` with batching off >= 0.9 x the bare server;
+* T2: batching on, the ~3M-parameter model at batch 1 x 32 callers >= 1.5 x the bare server;
+* T3: every batch-1024 cell, each ``bridgeway serve`` variant >= 0.5 x in-process onnxruntime.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway_measure import Cell
+
+ORT, BARE, OFF, ON, MLSERVER = "onnxruntime", "bare", "bridgeway-off", "bridgeway-on", "mlserver"
+SYSTEM_ORDER = (ORT, BARE, OFF, ON, MLSERVER)
+BIG_MODEL = "mlp-3m"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One target checked on one cell."""
+
+    target: str
+    model: str
+    batch: int
+    callers: int
+    ratio: float
+    floor: float
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio >= self.floor
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "passed": self.passed}
+
+
+Key = tuple[str, int, int]
+
+
+def by_cell(cells: Iterable[Cell]) -> dict[Key, dict[str, Cell]]:
+    table: dict[Key, dict[str, Cell]] = {}
+    for cell in cells:
+        table.setdefault((cell.model, cell.batch, cell.callers), {})[cell.system] = cell
+    return table
+
+
+def _ratio(systems: dict[str, Cell], top: str, bottom: str) -> float:
+    if top not in systems or bottom not in systems or not systems[bottom].rows_per_s:
+        return math.nan
+    return systems[top].rows_per_s / systems[bottom].rows_per_s
+
+
+def verdicts(cells: Iterable[Cell]) -> list[Verdict]:
+    found = []
+    for (model, batch, callers), systems in by_cell(cells).items():
+        checks = [("T1 off/bare", OFF, BARE, 0.9)]
+        if model == BIG_MODEL and batch == 1 and callers == 32:
+            checks.append(("T2 on/bare", ON, BARE, 1.5))
+        if batch == 1024:
+            checks += [("T3 off/onnxruntime", OFF, ORT, 0.5), ("T3 on/onnxruntime", ON, ORT, 0.5)]
+        for target, top, bottom, floor in checks:
+            ratio = _ratio(systems, top, bottom)
+            if not math.isnan(ratio):
+                found.append(Verdict(target, model, batch, callers, ratio, floor))
+    return found
+
+
+def _throughput(cell: Cell | None) -> str:
+    if cell is None:
+        return "-"
+    text = f"{cell.rows_per_s:,.0f} ({cell.p50_ms:.2f}/{cell.p99_ms:.2f})"
+    return text + (" ERR" if cell.problems else "")
+
+
+def _mark(value: float, floor: float | None) -> str:
+    if math.isnan(value):
+        return "-"
+    if floor is None:
+        return f"{value:.2f}"
+    return f"{value:.2f} {'PASS' if value >= floor else 'MISS'}"
+
+
+def results_table(cells: list[Cell]) -> str:
+    """Markdown: one row per (model, batch, callers); rows/s (p50/p99 ms) per system, then the ratios."""
+    present = [s for s in SYSTEM_ORDER if any(c.system == s for c in cells)]
+    head = ["model", "batch", "callers", *present, "off/bare", "on/bare", "off/ort", "on/ort"]
+    if MLSERVER in present:
+        head.append("mlserver/bare")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (model, batch, callers), systems in by_cell(cells).items():
+        big1x32 = model == BIG_MODEL and batch == 1 and callers == 32
+        row = [model, str(batch), str(callers), *(_throughput(systems.get(s)) for s in present)]
+        row += [
+            _mark(_ratio(systems, OFF, BARE), 0.9),
+            _mark(_ratio(systems, ON, BARE), 1.5 if big1x32 else None),
+            _mark(_ratio(systems, OFF, ORT), 0.5 if batch == 1024 else None),
+            _mark(_ratio(systems, ON, ORT), 0.5 if batch == 1024 else None),
+        ]
+        if MLSERVER in present:
+            row.append(_mark(_ratio(systems, MLSERVER, BARE), None))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def summary(found: list[Verdict]) -> str:
+    """One line per target: how many cells pass, and the worst ratio."""
+    lines = []
+    for target in dict.fromkeys(v.target for v in found):
+        mine = [v for v in found if v.target == target]
+        worst = min(mine, key=lambda v: v.ratio)
+        passed = sum(v.passed for v in mine)
+        status = "PASS" if passed == len(mine) else "MISS"
+        lines.append(
+            f"{status} {target} >= {worst.floor}: {passed}/{len(mine)} cells; worst {worst.ratio:.2f} "
+            f"({worst.model}, batch {worst.batch}, {worst.callers} callers)"
+        )
+    return "\n".join(lines)
+
+
+def problems(cells: list[Cell]) -> str:
+    """Cells whose calls failed or whose answers differed from onnxruntime."""
+    bad = [c for c in cells if c.problems]
+    return "\n".join(
+        f"{c.system} {c.model} batch {c.batch} x {c.callers}: {'; '.join(c.problems)}" for c in bad
+    )
