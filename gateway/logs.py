@@ -59,6 +59,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
+# Libraries whose DEBUG output carries message bodies or headers (pika logs its callbacks' arguments): they
+# stay at INFO even when Bridgeway logs at DEBUG, so that no payload reaches a log unless asked for.
+_PAYLOAD_LOGGERS = ("pika",)
+
+
 def configure_logging(
     level: int | str = logging.INFO, stream: TextIO | None = None, mask: Iterable[str] = ()
 ) -> None:
@@ -73,3 +78,5 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in _PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))

@@ -118,7 +118,8 @@ class Settler:
     def _dead_letter(self, outcome: DeadLetter) -> None:
         delivery = outcome.delivery
         key = delivery.key or ""
-        log.info("amqp: dead-lettering request %s (%s): %s", key, outcome.kind, outcome.reason)
+        # The reason may quote a record value, so it travels in the dead letter's header, never in the log.
+        log.info("amqp: dead-lettering request %s (%s)", key, outcome.kind)
         headers = dict(delivery.headers)
         headers.update(
             {
