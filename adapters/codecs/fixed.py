@@ -12,8 +12,9 @@ inside a record, a malformed record descriptor word) or a trailer whose count di
 
 Writing: a result copybook describes the records a COBOL program reads back. Each of its named elementary
 fields takes the result column of the same name (matched like model fields: case-insensitively, ``-`` and
-``_`` alike), so ``P-MALIGNANT PIC 9V9(6)`` receives ``p_malignant`` rounded half-even to six decimals and
-``MODEL-VERSION PIC X(4)`` the lineage column ``model_version``. A value that does not fit its field
+``_`` alike; a short record prefix such as ``RS-`` may lead the name), so ``RS-P-MALIGNANT PIC 9V9(6)``
+receives ``p_malignant`` rounded half-even to six decimals and ``RS-MODEL-VERSION PIC X(4)`` the lineage
+column ``model_version``. A value that does not fit its field
 (overflow, text the code page lacks) makes that row a rejection, never a truncated record.
 """
 
@@ -202,7 +203,13 @@ def _plan(
 
 
 def _column_for(field: Field, available: dict[str, str]) -> str:
+    """The result column of a result field: the same name, else the name without a record prefix
+    (``RS-LABEL`` takes ``label``: COBOL programs prefix the items of a record, not least because words
+    such as LABEL are reserved)."""
     column = available.get(_key(field.name))
+    prefix, dash, rest = field.name.partition("-")
+    if column is None and dash and rest and len(prefix) <= 4 and prefix.isalnum():
+        column = available.get(_key(rest))
     if column is None:
         raise ResultLayoutError(
             f"result copybook field {field.name} matches no result column; "

@@ -36,7 +36,7 @@ RESULT = parse_copybook(
        01  RESULT.
            05  CLAIM-ID      PIC X(4).
            05  P-MALIGNANT   PIC 9V9(4).
-           05  LABEL         PIC 9.
+           05  RS-LABEL      PIC 9.
     """
 )
 
@@ -86,6 +86,7 @@ def test_a_trailer_count_off_by_one_is_invalid_as_a_whole() -> None:
 
 
 def test_result_records_take_result_columns_by_name_and_round_to_the_pictures_decimals() -> None:
+    """``RS-LABEL`` takes ``label``: a short record prefix may lead a result field's name."""
     writer = FixedWriter(
         RESULT, Framing("F", RESULT.record_length), CP037, ["claim_id", "p_malignant", "label", "x"]
     )
@@ -100,8 +101,8 @@ def test_result_records_take_result_columns_by_name_and_round_to_the_pictures_de
     decoder = RecordDecoder(RESULT)
     rows = [decoder.decode(data[i : i + RESULT.record_length]).values for i in (0, RESULT.record_length)]
     assert rows == [
-        {"CLAIM-ID": "A001", "P-MALIGNANT": Decimal("0.9876"), "LABEL": 1},
-        {"CLAIM-ID": "A002", "P-MALIGNANT": Decimal("0.5000"), "LABEL": 0},
+        {"CLAIM-ID": "A001", "P-MALIGNANT": Decimal("0.9876"), "RS-LABEL": 1},
+        {"CLAIM-ID": "A002", "P-MALIGNANT": Decimal("0.5000"), "RS-LABEL": 0},
     ]
     assert writer.failures == []
 
