@@ -34,7 +34,8 @@ __all__ = [
     "DecodedRequest",
     "Delivery",
     "JsonRecords",
-    "RecordCodec",
+    "ReplyEncoder",
+    "RequestDecoder",
     "codec_for",
 ]
 
@@ -101,8 +102,8 @@ class DecodedRequest:
     many: bool
 
 
-class RecordCodec(Protocol):
-    """Request body -> records, and result rows -> reply body, for one format."""
+class RequestDecoder(Protocol):
+    """Request body -> records, for one format."""
 
     content_type: str
 
@@ -110,7 +111,16 @@ class RecordCodec(Protocol):
         """Raise PoisonMessage, naming what was wrong and where, when the body cannot be read."""
         ...
 
-    def encode(self, rows: Sequence[Mapping[str, Any]], many: bool) -> bytes: ...
+
+class ReplyEncoder(Protocol):
+    """Result rows (one per request record, in order) -> reply body, for one format."""
+
+    content_type: str
+
+    def encode(self, rows: Sequence[Mapping[str, Any]], many: bool) -> bytes:
+        """``many``: the request was a list (JSON replies mirror it). Raise PoisonMessage when the rows
+        cannot be written in this format."""
+        ...
 
 
 class JsonRecords:
@@ -154,9 +164,9 @@ class JsonRecords:
 def codec_for(
     content_type: str | None,
     allowed: Sequence[str],
-    codecs: Mapping[str, RecordCodec],
-    default: RecordCodec,
-) -> RecordCodec:
+    codecs: Mapping[str, RequestDecoder],
+    default: RequestDecoder,
+) -> RequestDecoder:
     """The codec for a request's content type (parameters such as ``; charset=utf-8`` ignored).
 
     No content type: ``default`` (the pipeline's input format). Raises PoisonMessage when the type is not on

@@ -28,7 +28,7 @@ from typing import Any
 from adapters.amqp import messages as m
 from adapters.amqp.disposition import DeadLetter, Outcome, Reply, disposition_of, for_error
 from adapters.amqp.errors import PoisonMessage
-from adapters.amqp.messages import DecodedRequest, Delivery, RecordCodec
+from adapters.amqp.messages import DecodedRequest, Delivery, ReplyEncoder, RequestDecoder
 from adapters.amqp.store import ProcessedStore, StoredResult
 from adapters.pipeline import MessageRef, RecordBatch, ScoredBatch, ScoringPipeline
 
@@ -41,9 +41,9 @@ log = logging.getLogger(__name__)
 class Formats:
     """The codecs a pipeline reads and writes: by request content type, the default, and the reply's."""
 
-    by_content_type: Mapping[str, RecordCodec]
-    default: RecordCodec
-    reply: RecordCodec | None  # None: reply in the request's own format
+    by_content_type: Mapping[str, RequestDecoder]
+    default: RequestDecoder
+    reply: ReplyEncoder
     allowed: Sequence[str]
     max_records: int
 
@@ -56,7 +56,6 @@ class _Pending:
     delivery: Delivery
     key: str
     decoded: DecodedRequest
-    codec: RecordCodec
 
 
 class BatchScorer:
@@ -124,7 +123,7 @@ class BatchScorer:
                 outcomes[i] = for_error(delivery, exc, self._delivery_limit)
                 continue
             first[key] = i
-            leaders.append(_Pending(i, delivery, key, decoded, codec))
+            leaders.append(_Pending(i, delivery, key, decoded))
         return leaders, followers
 
     def _check_destination(self, delivery: Delivery) -> None:
@@ -172,17 +171,19 @@ class BatchScorer:
             rejected.setdefault(owner, []).append(f"{where}: {rejection.reason}")
         results: list[StoredResult] = []
         for position, one in enumerate(pending):
-            if position in rejected:
-                reason = PoisonMessage("; ".join(rejected[position]))
-                outcomes[one.index] = for_error(one.delivery, reason, self._delivery_limit)
+            try:
+                if position in rejected:
+                    raise PoisonMessage("; ".join(rejected[position]))
+                result = self._result(one, rows_of[position])
+            except PoisonMessage as exc:
+                outcomes[one.index] = for_error(one.delivery, exc, self._delivery_limit)
                 continue
-            result = self._result(one, rows_of[position])
             results.append(result)
             outcomes[one.index] = Reply(one.delivery, result)
         return results
 
     def _result(self, one: _Pending, rows: list[dict[str, Any]]) -> StoredResult:
-        codec = self._formats.reply or one.codec
+        codec = self._formats.reply
         lineage = rows[0]
         headers: dict[str, str | int] = {
             m.HEADER_MODEL: str(lineage.get("model_name", "")),

@@ -22,6 +22,7 @@ from adapters.amqp.scoring import BatchScorer
 from adapters.amqp.settings import AmqpPipelineSettings
 from adapters.amqp.store import ProcessedStore
 from adapters.client.base import InferenceClient
+from adapters.codecs.errors import CodecError
 from adapters.config import Pipeline
 from adapters.pipeline import MappingConfigError, MappingOverride, ScoringPipeline
 from gateway.errors import BridgewayError
@@ -61,7 +62,7 @@ class AmqpPipeline:
         with the error in :attr:`failure` (``bridgeway run``'s contract: ``run`` does not raise for them)."""
         try:
             self._serve()
-        except (AmqpError, BridgewayError, MappingConfigError, ValueError, OSError) as exc:
+        except (AmqpError, BridgewayError, CodecError, MappingConfigError, ValueError, OSError) as exc:
             self.failure = exc
             log.error("amqp pipeline %s stopped: %s: %s", self.settings.name, type(exc).__name__, exc)
 
