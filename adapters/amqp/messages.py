@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from adapters.amqp.errors import PoisonMessage
 
 __all__ = [
+    "HEADER_CALLER",
     "HEADER_DELIVERIES",
     "HEADER_ERROR",
     "HEADER_ERROR_KIND",
@@ -43,6 +44,7 @@ HEADER_MODEL = "x-bridgeway-model"
 HEADER_MODEL_VERSION = "x-bridgeway-model-version"
 HEADER_MODEL_SHA256 = "x-bridgeway-model-sha256"
 HEADER_REQUEST_MESSAGE_ID = "x-bridgeway-request-message-id"
+HEADER_CALLER = "x-bridgeway-caller"
 HEADER_RECORDS = "x-bridgeway-records"
 HEADER_ERROR = "x-bridgeway-error"
 HEADER_ERROR_KIND = "x-bridgeway-error-kind"

@@ -193,6 +193,8 @@ class BatchScorer:
         }
         if one.delivery.message_id:
             headers[m.HEADER_REQUEST_MESSAGE_ID] = one.delivery.message_id
+        if one.delivery.user_id:  # the broker checks user_id against the publishing connection's user
+            headers[m.HEADER_CALLER] = one.delivery.user_id
         body = codec.encode(rows, one.decoded.many)
         return StoredResult(one.key, one.delivery.body_sha256, body, codec.content_type, headers)
 

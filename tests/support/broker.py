@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import pika
 import pika.exceptions
 
-__all__ = ["Broker", "BrokerNotFound", "find_broker"]
+__all__ = ["Broker", "BrokerNotFound", "find_broker", "scoped_user"]
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
@@ -191,3 +191,29 @@ class Broker:
 
     def set_memory_watermark(self, value: str) -> None:
         self.ctl("set_vm_memory_high_watermark", value)
+
+
+@contextlib.contextmanager
+def scoped_user(broker: Broker, configure: str, write: str, read: str) -> Iterator[tuple[str, str]]:
+    """A throwaway vhost with an admin grant for ``guest`` and a user holding exactly these permission
+    regexes; yields (the user's URL, the guest URL) for that vhost and deletes both afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    vhost, user, password = f"bw-t-vhost-{tag}", f"bw-t-user-{tag}", uuid.uuid4().hex
+    ctl = _rabbitmqctl()
+    if ctl is None:
+        raise BrokerNotFound("rabbitmqctl is not installed")
+    broker.ctl("add_vhost", vhost)
+    try:
+        # the password goes through stdin, never a command line
+        subprocess.run(
+            [ctl, "-q", "add_user", user], input=password, text=True, check=True, capture_output=True
+        )
+        broker.ctl("set_permissions", "-p", vhost, user, configure, write, read)
+        broker.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        parts = urlparse(broker.url)
+        base = f"{parts.hostname}:{parts.port or 5672}/{vhost}"
+        yield f"amqp://{user}:{password}@{base}", f"amqp://{parts.username}:{parts.password}@{base}"
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            broker.ctl("delete_user", user)
+        broker.ctl("delete_vhost", vhost)

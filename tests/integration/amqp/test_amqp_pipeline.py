@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pika
@@ -39,7 +40,8 @@ def test_a_json_record_is_answered_on_reply_to_with_correlation_id_headers_and_l
 ) -> None:
     settings = pipeline_settings(broker.url, names.requests, tmp_path)
     with RunningAdapter(settings, classifier_client()), ResultCollector(broker.url, names.replies) as results:
-        assert _publish(broker, names, [("req-7", request_body(7))]) == {"req-7"}
+        user = urlparse(broker.url).username or "guest"
+        assert _publish(broker, names, [("req-7", request_body(7))], user_id=user) == {"req-7"}
         assert results.wait_for(1, timeout_s=30)
     [result] = results.snapshot()
     assert result.correlation_id == "req-7"
@@ -49,6 +51,7 @@ def test_a_json_record_is_answered_on_reply_to_with_correlation_id_headers_and_l
     assert result.properties.headers[m.HEADER_MODEL_VERSION] == "1"
     assert result.properties.headers[m.HEADER_MODEL_SHA256] == SHA
     assert result.properties.headers[m.HEADER_REQUEST_MESSAGE_ID] == "req-7"
+    assert result.properties.headers[m.HEADER_CALLER] == user
     body = json.loads(result.body)
     assert body["p_benign"] == pytest.approx(0.507, abs=1e-6)
     assert body["label"] == 0
