@@ -187,7 +187,7 @@ def show(manifests: list[Path]) -> None:
         versions = ", ".join(v["version"] for v in doc["model"]["versions"])
         counts = [str(doc["records"][k]) for k in ("total", "scored", "rejected")]
         model = f"{doc['model']['name']} v{versions}"
-        table.add_row(name, doc["input"]["name"], *counts, model, f"{name}/outbox/{doc['result']['name']}")
+        table.add_row(name, doc["input"]["name"], *counts, model, doc["result"]["name"])
     console.print(table)
     claims = RUN / "erp-claims" / "outbox"
     show_csv(
