@@ -142,11 +142,16 @@ def record_source(spec: InputSpec, rows: int, needs: FieldNeeds | None = None) -
     if isinstance(spec, JsonlInput):
         return RecordSource(JsonlReader(spec.encoding, wanted=wanted), rows)
     if isinstance(spec, FixedInput):
-        return RecordSource(fixed_reader(spec, wanted), rows)
+        numeric = needs.numeric if needs is not None else (lambda name: False)
+        return RecordSource(fixed_reader(spec, wanted, numeric), rows)
     raise ValueError(f"input format {spec.format!r} is for messages, not files")
 
 
-def fixed_reader(spec: FixedInput, wanted: Callable[[str], bool] | None = None) -> FixedReader:
+def fixed_reader(
+    spec: FixedInput,
+    wanted: Callable[[str], bool] | None = None,
+    numeric: Callable[[str], bool] = lambda name: False,
+) -> FixedReader:
     """The reader of a fixed-width ``input`` section. Raises OSError or CopybookSyntaxError (with line and
     column) for a copybook that cannot be read or parsed."""
     layout = load_layout(spec.copybook, spec.record)
@@ -162,7 +167,8 @@ def fixed_reader(spec: FixedInput, wanted: Callable[[str], bool] | None = None) 
         rdw_includes_header=spec.rdw_includes_header,
         skip_trailer=(length or 0) if trailer is not None else 0,
     )
-    return FixedReader(layout, framing, get_codepage(spec.encoding), trailer=trailer, wanted=wanted)
+    codepage = get_codepage(spec.encoding)
+    return FixedReader(layout, framing, codepage, trailer=trailer, wanted=wanted, numeric=numeric)
 
 
 def load_layout(path: Path, record: str | None) -> Layout:

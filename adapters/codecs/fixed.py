@@ -41,9 +41,10 @@ from adapters.codecs.copybook import (
     TrailerCheck,
     decode_stream,
 )
-from adapters.codecs.errors import RecordDecodeError, RecordEncodeError
+from adapters.codecs.errors import RecordDecodeError, RecordEncodeError, TrailerMismatch
+from adapters.codecs.fixed_blocks import BlockReader
 
-__all__ = ["FixedReader", "FixedWriter", "ResultLayoutError", "record_fields"]
+__all__ = ["FixedReader", "FixedWriter", "ResultLayoutError", "check_trailer", "record_fields"]
 
 
 class ResultLayoutError(ValueError):
@@ -70,7 +71,12 @@ def _collect(group: Group, prefix: str, out: list[str]) -> None:
 
 
 class FixedReader:
-    """Reads a caller-opened binary stream of records in chunks. ``wanted(name)`` limits the columns."""
+    """Reads a caller-opened binary stream of records in chunks. ``wanted(name)`` limits the columns;
+    ``numeric(name)`` names the fields to return as ``float64`` (model inputs) rather than exact values.
+
+    Fixed-length records of the layout's own length go through the block codec (``fixed_blocks``); other
+    framings are decoded record by record by the reference decoder. Both give the same values and errors.
+    """
 
     def __init__(
         self,
@@ -80,13 +86,19 @@ class FixedReader:
         *,
         trailer: TrailerCheck | None = None,
         wanted: Callable[[str], bool] | None = None,
+        numeric: Callable[[str], bool] = lambda name: False,
     ) -> None:
         self.layout = layout
         self._framing = framing
+        self._codepage = codepage
         self._decoder = RecordDecoder(layout, DecodeOptions(codepage=codepage, on_error="reject"))
         self._trailer = trailer
         self._wanted = wanted
+        self._numeric = numeric
         self.fields = record_fields(layout)
+        self._blocked = (
+            framing.record_format in ("F", "FB") and framing.record_length == layout.record_length
+        ) and not framing.skip_header
 
     def chunks(self, stream: BinaryIO, rows: int) -> Iterator[DecodedChunk]:
         """Chunks of at most ``rows`` decoded records, in input order; at least one chunk.
@@ -95,6 +107,9 @@ class FixedReader:
         """
         if rows < 1:
             raise ValueError(f"chunk size must be at least 1 record, got {rows}")
+        if self._blocked:
+            yield from self._block_chunks(stream, rows)
+            return
         records: list[dict[str, Any]] = []
         numbers: list[int] = []
         bad: list[BadRecord] = []
@@ -109,6 +124,23 @@ class FixedReader:
                 records, numbers, bad = [], [], []
         if records or bad or not numbers:
             yield self._chunk(records, numbers, bad)
+
+    def _block_chunks(self, stream: BinaryIO, rows: int) -> Iterator[DecodedChunk]:
+        reader = BlockReader(
+            self.layout,
+            self._codepage,
+            reserve=self._framing.skip_trailer,
+            wanted=self._wanted,
+            numeric=self._numeric,
+        )
+        produced = False
+        for chunk in reader.chunks(stream, rows):
+            produced = True
+            yield chunk
+        if self._trailer is not None:
+            check_trailer(self._trailer, reader.trailer, reader.count, self._codepage)
+        if not produced:
+            yield self._chunk([], [], [])
 
     def _flat(self, values: Mapping[str, Any]) -> dict[str, Any]:
         flat: dict[str, Any] = {}
@@ -129,6 +161,33 @@ class FixedReader:
             column[:] = [record.get(name) for record in records]
             columns[name] = column
         return DecodedChunk(columns, np.asarray(numbers, dtype=np.int64), bad, self.fields)
+
+
+def check_trailer(check: TrailerCheck, trailer: bytes, count: int, codepage: Codepage) -> None:
+    """Raise TrailerMismatch unless the trailer's count field holds ``count`` (the records read)."""
+    field = check.layout.field(check.count_field)
+    if len(trailer) < field.offset + field.size:
+        raise TrailerMismatch(
+            "the trailer is too short to hold its record count",
+            field=field.qualified_name,
+            data=trailer,
+            expected=f"{field.offset + field.size} bytes",
+            found=f"{len(trailer)} bytes",
+        )
+    values: Any = (
+        RecordDecoder(check.layout, DecodeOptions(codepage=codepage, on_error="fail")).decode(trailer).values
+    )
+    for name in field.path[1:]:
+        values = values[name]
+    if values != count:
+        raise TrailerMismatch(
+            "trailer record count does not match the records read",
+            field=field.qualified_name,
+            offset=field.offset,
+            data=trailer[field.offset : field.offset + field.size],
+            expected=f"{values} records",
+            found=f"{count} records",
+        )
 
 
 def _flatten(values: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from adapters.codecs.copybook import (
     get_codepage,
     parse_copybook,
 )
-from adapters.codecs.errors import RecordLengthError, TrailerMismatch
+from adapters.codecs.errors import RecordDecodeError, RecordLengthError, TrailerMismatch
 from adapters.codecs.fixed import FixedReader, FixedWriter, ResultLayoutError, record_fields
 
 CP037 = get_codepage("cp037")
@@ -126,3 +126,44 @@ def test_a_value_that_does_not_fit_its_result_field_fails_that_row_only() -> Non
 def test_a_result_copybook_field_without_a_matching_column_is_a_configuration_error() -> None:
     with pytest.raises(ResultLayoutError, match="P-MALIGNANT matches no result column"):
         FixedWriter(RESULT, Framing("F", RESULT.record_length), CP037, ["claim_id", "label"])
+
+
+def test_the_block_path_gives_the_reference_decoders_values_and_errors() -> None:
+    from tests.support.models import MODELS_DIR
+
+    samples = MODELS_DIR / "samples"
+    layout = parse_copybook((samples / "breast-cancer-claims.cpy").read_text())
+    data = bytearray((samples / "breast-cancer-claims.dat").read_bytes())
+    data[3 * 250 + 20] = 0xFF  # record 4: a bad packed digit
+    framing = Framing("FB", layout.record_length)
+    (chunk,) = FixedReader(layout, framing, CP037).chunks(io.BytesIO(bytes(data)), 1000)
+    reference = RecordDecoder(layout)
+    expected: list[dict[str, object]] = []
+    for i in range(200):
+        try:
+            values = reference.decode(bytes(data[i * 250 : (i + 1) * 250]), i + 1).values
+        except RecordDecodeError as exc:  # the reference's error for the bad record
+            assert chunk.bad[0].reason == str(exc) and chunk.bad[0].record_number == i + 1
+            continue
+        expected.append({"ID": values["CLAIM-ID"], **{k: v for k, v in values["MEASUREMENTS"].items()}})
+    assert len(chunk.bad) == 1 and chunk.n_rows == 199
+    for row, record in enumerate(expected):
+        assert chunk.columns["CLAIM-ID"][row] == record["ID"]
+        assert chunk.columns["MEASUREMENTS.MEAN-RADIUS"][row] == record["MEAN-RADIUS"]
+        assert chunk.columns["MEASUREMENTS.WORST-AREA"][row] == record["WORST-AREA"]
+
+
+def test_numeric_fields_can_be_read_as_floats_for_the_model() -> None:
+    framing = Framing("FB", CLAIM.record_length)
+    reader = FixedReader(CLAIM, framing, CP037, numeric=lambda name: name == "ACCT.BALANCE")
+    (chunk,) = reader.chunks(io.BytesIO(record("A001", "123.45")), 10)
+    assert chunk.columns["ACCT.BALANCE"].dtype == np.float64 and chunk.columns["ACCT.BALANCE"].tolist() == [
+        123.45
+    ]
+
+
+def test_a_trailer_shorter_than_its_count_field_is_invalid() -> None:
+    check = TrailerCheck(TRAILER, "CNT")
+    framing = Framing("FB", CLAIM.record_length, skip_trailer=CLAIM.record_length)
+    with pytest.raises(TrailerMismatch, match="the trailer is too short to hold its record count"):
+        list(FixedReader(CLAIM, framing, CP037, trailer=check).chunks(io.BytesIO(b""), 10))
