@@ -24,6 +24,7 @@ from pathlib import Path
 
 from adapters.files.folders import DIR_MODE, Folders, fsync_dir
 from adapters.files.ledger import Entry, Ledger, State
+from adapters.files.outbox import free_name
 
 __all__ = ["Claim", "Claims", "Duplicate", "NotRegular", "Registered"]
 
@@ -99,6 +100,17 @@ class Claims:
         fsync_dir(self.folders.work)
         entry = self.ledger.claim(sha256, claim.name, str(target / claim.name), size, self._clock())
         return Registered(entry)
+
+    def archive_duplicate(self, duplicate: Duplicate) -> Path:
+        """Move a duplicate claim to the archive as ``<stem>.duplicate-<sha256 prefix>.<ext>``."""
+        claim = duplicate.claim
+        target = free_name(
+            self.folders.archive, claim.name, f"duplicate-{duplicate.sha256[:12]}", always=True
+        )
+        os.rename(claim.path, target)
+        fsync_dir(self.folders.archive)
+        _rmdir_quietly(claim.path.parent)
+        return target
 
     def recover(self) -> list[Outcome]:
         """After a restart: register claims that never got a ledger row, and clean empty folders."""

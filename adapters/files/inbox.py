@@ -91,6 +91,19 @@ class Inbox:
     def done_file(self, name: str) -> Path:
         return self.folder / (name + self.source.done_suffix)
 
+    def forget_done_file(self, name: str, claimed_at: float | None) -> None:
+        """Remove the done file of a claimed input (done-file mode). With ``claimed_at`` (a restart finding
+        a claim whose done file a crash left behind), only a done file not newer than the claim goes: a
+        newer one belongs to a new drop of the same name."""
+        if self.source.ready != "done-file":
+            return
+        marker = self.done_file(name)
+        try:
+            if claimed_at is None or marker.lstat().st_mtime <= claimed_at:
+                marker.unlink()
+        except FileNotFoundError:
+            pass
+
     def _matches(self, raw: bytes) -> bool:
         name = raw.decode("utf-8", errors="surrogateescape")
         if self.source.ready == "done-file" and name.endswith(self.source.done_suffix):

@@ -18,13 +18,12 @@ from pathlib import Path
 
 from adapters.client.base import InferenceClient
 from adapters.config import FilesSource, Pipeline
-from adapters.files.claims import Claim, Claims, Duplicate, NotRegular, Registered
+from adapters.files.claims import Claims, Duplicate, NotRegular, Registered
 from adapters.files.dispositions import disposition
 from adapters.files.faults import FaultPlan
-from adapters.files.folders import Folders, fsync_dir
+from adapters.files.folders import Folders
 from adapters.files.inbox import Inbox, Refused
 from adapters.files.ledger import Entry, Ledger
-from adapters.files.outbox import free_name, remove_quietly
 from adapters.files.processor import FileProcessor
 from adapters.files.quarantine import quarantine
 
@@ -36,11 +35,11 @@ _MAX_BACKOFF_S = 60.0
 
 
 def folders_of(config: Pipeline) -> Folders:
+    """The folders of a files pipeline (its work folder defaulted)."""
     source = config.source
     if not isinstance(source, FilesSource):
         raise TypeError(f"pipeline {config.name!r} is not a files pipeline")
-    work = config.work_folder
-    return Folders(source.inbox, source.outbox, source.archive, source.errors, work)
+    return Folders(source.inbox, source.outbox, source.archive, source.errors, config.work_folder)
 
 
 class FolderWatcher:
@@ -110,7 +109,7 @@ class FolderWatcher:
             if self.stop.is_set():
                 return
             if entry.next_attempt_at <= now:
-                self._forget_done_file(entry)
+                self.inbox.forget_done_file(entry.name, entry.claimed_at)
                 self._advance(entry)
         try:
             scan = self.inbox.scan()
@@ -129,8 +128,7 @@ class FolderWatcher:
         self.inbox.forget(name)
         if claim is None:
             return
-        if self.source.ready == "done-file":
-            remove_quietly(self.inbox.done_file(name))
+        self.inbox.forget_done_file(name, None)
         self.faults.reached("after_claim")
         self._settle_claim(self.claims.register(claim))
 
@@ -195,30 +193,11 @@ class FolderWatcher:
         return True
 
     def _archive_duplicate(self, duplicate: Duplicate) -> None:
-        claim: Claim = duplicate.claim
-        target = free_name(
-            self.folders.archive, claim.name, f"duplicate-{duplicate.sha256[:12]}", always=True
-        )
-        os.rename(claim.path, target)
-        fsync_dir(self.folders.archive)
-        _rmdir_quietly(claim.path.parent)
-        original = duplicate.original.name if duplicate.original is not None else ""
-        state = duplicate.original.state.value if duplicate.original is not None else "in progress"
-        log.info(
-            "duplicate", extra={**self._facts(claim.name, duplicate.sha256), "of": original, "state": state}
-        )
-
-    def _forget_done_file(self, entry: Entry) -> None:
-        """A crash between a claim and removing its done file leaves the marker behind; drop it, unless a
-        newer drop of the same name brought a new one."""
-        if self.source.ready != "done-file":
-            return
-        marker = self.inbox.done_file(entry.name)
-        try:
-            if marker.lstat().st_mtime <= entry.claimed_at:
-                remove_quietly(marker)
-        except FileNotFoundError:
-            pass
+        target = self.claims.archive_duplicate(duplicate)
+        original = duplicate.original
+        facts = self._facts(duplicate.claim.name, duplicate.sha256, archive=target.name)
+        of = {"of": original.name, "state": original.state.value} if original else {"state": "in progress"}
+        log.info("duplicate", extra={**facts, **of})
 
     def _facts(self, name: str, sha256: str, **extra: object) -> dict[str, object]:
         return {"pipeline": self.config.name, "file": name, "sha256": sha256, **extra}
