@@ -187,8 +187,10 @@ class FolderWatcher:
         except OSError as exc:
             log.error("cannot move to errors", extra={"pipeline": self.config.name, "reason": str(exc)})
             return False
+        # The reason file has the details; the log line gets no record values (they may quote data).
+        summary = reason if reason.startswith("refused: ") else reason.split(": ", 1)[0]
         log.warning(
-            "quarantined", extra={"pipeline": self.config.name, "file": target.name, "reason": reason}
+            "quarantined", extra={"pipeline": self.config.name, "file": target.name, "reason": summary}
         )
         return True
 
