@@ -11,12 +11,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pika.exceptions
 
 __all__ = ["AmqpError", "BrokerUnavailable", "PoisonMessage", "TopologyError", "is_fatal_close"]
 
 # Channel/connection close codes that mean "the configuration is wrong": retrying cannot help.
 _FATAL_REPLY_CODES = frozenset({403, 404, 406, 530})
+_BROKER_CLOSE = re.compile(r"ConnectionClosedByBroker: \((\d+)\)")
+_HANDSHAKE_GUESSES = (pika.exceptions.ProbableAccessDeniedError, pika.exceptions.ProbableAuthenticationError)
 
 
 class AmqpError(Exception):
@@ -45,19 +49,14 @@ def is_fatal_close(reason: BaseException) -> bool:
     Connection-level failures (socket errors, broker restart with 320 CONNECTION_FORCED, missed heartbeats)
     are not fatal: the reconnect wrapper retries them.
     """
-    if isinstance(
-        reason, pika.exceptions.ProbableAccessDeniedError | pika.exceptions.ProbableAuthenticationError
-    ):
-        return True
+    if isinstance(reason, _HANDSHAKE_GUESSES):
+        # pika's guess from the handshake stage at which the connection ended; its argument is the repr of
+        # what ended it. Only an explicit refusal by the broker is a configuration error: a socket dropped
+        # during the handshake (a network cut, a broker restarting) is retried like any other loss.
+        found = _BROKER_CLOSE.search(str(reason.args[0]) if reason.args else "")
+        return found is not None and int(found.group(1)) in _FATAL_REPLY_CODES
     code = getattr(reason, "reply_code", None)
     return isinstance(code, int) and code in _FATAL_REPLY_CODES
-
-
-def broker_unavailable(reason: BaseException) -> BrokerUnavailable:
-    """Translate a pika close reason into BrokerUnavailable, keeping the cause for the log."""
-    error = BrokerUnavailable(f"broker connection lost: {describe(reason)}")
-    error.__cause__ = reason
-    return error
 
 
 def describe(reason: BaseException) -> str:

@@ -172,6 +172,21 @@ class Broker:
         )
         return done.stdout
 
+    def close_connections(self, connection_name: str, reason: str = "test: connection dropped") -> int:
+        """Close the connections whose client-provided ``connection_name`` is exactly this one (the others
+        on a shared broker are left alone); returns how many were closed."""
+        closed = 0
+        marker = f'{{"connection_name","{connection_name}"}}'
+        for line in self.ctl(
+            "list_connections", "--no-table-headers", "pid", "client_properties"
+        ).splitlines():
+            pid, _, properties = line.partition("\t")
+            if marker in properties:
+                with contextlib.suppress(subprocess.CalledProcessError):  # it may be gone already
+                    self.ctl("close_connection", pid, reason)
+                    closed += 1
+        return closed
+
     def stop_app(self) -> None:
         self.ctl("stop_app")
 

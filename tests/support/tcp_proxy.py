@@ -2,7 +2,8 @@
 
 ``blackhole()`` stops relaying in both directions without closing anything: bytes are read and dropped, no
 FIN or RST reaches either side, new connections are accepted and then ignored — what a dead route looks
-like. ``heal()`` relays again for new connections and closes the blackholed ones.
+like. ``heal()`` relays again for new connections and closes the blackholed ones. ``cut()`` resets the
+connections being relayed (a fast, noisy failure, for schedules of many faults).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class BlackholeProxy:
         self._server: asyncio.AbstractServer | None = None
         self._holed = False
         self._zombies: list[asyncio.StreamWriter] = []
+        self._live: set[asyncio.StreamWriter] = set()
         self.port = 0
 
     def __enter__(self) -> BlackholeProxy:
@@ -61,6 +63,17 @@ class BlackholeProxy:
 
         self._call(heal())
 
+    def cut(self) -> None:
+        """Reset every relayed connection at once (both sides see the connection drop), as a crashed
+        middlebox or a restarted load balancer does; new connections are relayed as before."""
+
+        async def cut() -> None:
+            for writer in list(self._live):
+                writer.transport.abort()
+            self._live.clear()
+
+        self._call(cut())
+
     def _call(self, coro):  # type: ignore[no-untyped-def]
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
 
@@ -79,10 +92,12 @@ class BlackholeProxy:
         except OSError:
             client_writer.transport.abort()
             return
+        self._live |= {client_writer, upstream_writer}
         await asyncio.gather(
             self._relay(client_reader, upstream_writer, client_writer),
             self._relay(upstream_reader, client_writer, upstream_writer),
         )
+        self._live -= {client_writer, upstream_writer}
 
     async def _relay(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, source_writer: asyncio.StreamWriter
