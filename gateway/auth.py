@@ -317,10 +317,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self, continuation: _Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
         handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         if handler is None or method in OPEN_METHODS:
             return handler
-        token = _bearer(handler_call_details.invocation_metadata)  # type: ignore[attr-defined]
+        token = _bearer(handler_call_details.invocation_metadata)
         return _guarded(handler, method, lambda context: self.identify(token, context))
 
     def identify(self, token: str | None, context: _Context) -> Caller | None:
@@ -340,7 +340,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _over_tls(context: _Context) -> bool:
-    return context.auth_context().get("transport_security_type") == [b"ssl"]
+    return bool(context.auth_context().get("transport_security_type") == [b"ssl"])
 
 
 async def _admit(
@@ -387,4 +387,4 @@ def _guarded(
             return await behavior(request, context)
 
         wrapped = single
-    return handler._replace(**{kind: wrapped})  # type: ignore[attr-defined, no-any-return]
+    return handler._replace(**{kind: wrapped})

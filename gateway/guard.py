@@ -49,7 +49,7 @@ def inputs_digest(tensors: Sequence[Tensor]) -> str:
 def outcome_of(exc: BaseException) -> str:
     """The audit outcome of a failed request: its gRPC status name (``CANCELLED`` if the caller left)."""
     if isinstance(exc, BridgewayError):
-        return exc.grpc_code.name
+        return str(exc.grpc_code.name)
     if isinstance(exc, asyncio.CancelledError):
         return "CANCELLED"
     return "INTERNAL"
