@@ -8,7 +8,8 @@ CSV result (claim id, model outputs, lineage):
 * ``bridgeway``: ``bridgeway score`` in-process (local mode), chunked: memory bounded by the chunk size;
 * ``script``: ``bench/files_script.py``: read all, one onnxruntime call, ``DataFrame.to_csv``.
 
-Printed per run: seconds, records/s and peak RSS (the process's own ``ru_maxrss`` from ``wait4``); then the
+Printed per contender and size: the fastest of ``--repeat`` alternating runs (seconds, records/s) and the
+highest peak RSS (measured by GNU time for exactly that process); then the
 time ratio (target: Bridgeway <= 1.25 x the script) and peak RSS at 250,000 vs 1,000,000 records (target:
 flat for Bridgeway). The results of both contenders are compared record by record before anything is
 reported.
@@ -223,15 +224,26 @@ def report(runs: list[Run], rows: int, small: int) -> None:
             )
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=250_000, help="second size, to show memory stays flat")
     parser.add_argument("--formats", default="csv,fixed", help="csv, fixed or both (comma-separated)")
     parser.add_argument("--chunk-rows", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs per contender and size (fastest kept)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "files")
     args = parser.parse_args(argv)
-    machine = platform.processor() or platform.machine()
+    machine = cpu_model()
     print(
         f"bench/files.py  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  {machine}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"
@@ -239,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     for fmt in args.formats.split(","):
         for rows in (args.small, args.rows):
-            runs += bench(fmt, rows, args.out, args.chunk_rows)
+            runs += bench(fmt, rows, args.out, args.chunk_rows, args.repeat)
             print(f"  {fmt} {rows:,}: done", flush=True)
     report(runs, args.rows, args.small)
     return 0

@@ -377,7 +377,9 @@ def _render(values: Any) -> tuple[list[str], bool]:
             return values.astype(str).tolist(), False
         if kind == "b":
             return np.where(values, "true", "false").tolist(), False
-        if kind in "US":
+        if kind == "U":
+            return values.tolist(), True
+        if kind == "S":
             return [_cell(v) for v in values.tolist()], True
         values = values.tolist()
     items = list(values)
