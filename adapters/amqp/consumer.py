@@ -99,8 +99,8 @@ class AmqpConsumer:
         declare_topology(channel, self._source, lambda: self._qos(channel))
 
     def _qos(self, channel: pika.channel.Channel) -> None:
-        assert self._publisher is not None
-        on_confirm = self._publisher.on_confirm
+        assert self._settler is not None
+        on_confirm = self._settler.on_confirm
         channel.basic_qos(
             prefetch_count=self._source.prefetch,
             callback=lambda _f: channel.confirm_delivery(
@@ -130,6 +130,8 @@ class AmqpConsumer:
             properties.headers or {}, bool(method.redelivered),
         )  # fmt: skip
         self._unsettled += 1
+        assert self._settler is not None
+        self._settler.delivered(delivery.tag)
         self._events("received", {"key": delivery.key, "redelivered": delivery.redelivered})
         self._batcher.put(delivery)
 

@@ -159,8 +159,11 @@ class JsonRecords:
         return DecodedRequest(value, many=True)
 
     def encode(self, rows: Sequence[Mapping[str, Any]], many: bool) -> bytes:
-        payload: Any = [_plain(row) for row in rows] if many else _plain(rows[0])
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        payload: Any = list(rows) if many else rows[0]
+        try:
+            return _dumps(payload)
+        except (ValueError, TypeError):  # NaN/infinity or a Decimal somewhere: the slow, careful way
+            return _dumps([_plain(row) for row in rows] if many else _plain(rows[0]))
 
 
 def codec_for(
@@ -187,6 +190,10 @@ def codec_for(
 def clip_reason(reason: str) -> str:
     """A reason short enough for a header (the full text is logged)."""
     return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 3] + "..."
+
+
+def _dumps(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _no_constants(name: str) -> Any:

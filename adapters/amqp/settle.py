@@ -21,8 +21,10 @@ from collections.abc import Callable
 
 import pika
 import pika.channel
+import pika.frame
 
 from adapters.amqp import messages as m
+from adapters.amqp.acks import AckCoalescer
 from adapters.amqp.disposition import DeadLetter, Outcome, Reply, Retry
 from adapters.amqp.events import EventSink
 from adapters.amqp.publisher import Confirm, ConfirmingPublisher, Outgoing
@@ -57,6 +59,22 @@ class Settler:
         self._events = events
         self._on_settled = on_settled
         self._parked_in_flight: set[str] = set()
+        self._acks = AckCoalescer(
+            lambda tag, multiple: channel.basic_ack(tag, multiple=multiple), self._acked
+        )
+
+    def delivered(self, tag: int) -> None:
+        """A delivery arrived on this channel (acks are coalesced in delivery order)."""
+        self._acks.delivered(tag)
+
+    def on_confirm(self, frame: pika.frame.Method) -> None:
+        """``confirm_delivery`` callback: settle the confirmed publishes, then ack what they made safe."""
+        self._publisher.on_confirm(frame)
+        self._acks.flush()
+
+    def flush_acks(self) -> None:
+        if self._channel.is_open:
+            self._acks.flush()
 
     def settle(self, outcome: Outcome) -> None:
         if isinstance(outcome, Reply):
@@ -137,7 +155,7 @@ class Settler:
                 return
             log.error("amqp: dead-letter exchange refused request %s (%s); rejecting it", key, confirm)
             self._events("dead_lettered", {"key": key, "kind": outcome.kind, "reason": outcome.reason})
-            self._settle_with(lambda: self._channel.basic_reject(delivery.tag, requeue=False))
+            self._settle_with(delivery.tag, lambda: self._channel.basic_reject(delivery.tag, requeue=False))
 
         properties = pika.BasicProperties(
             content_type=delivery.content_type,
@@ -158,20 +176,24 @@ class Settler:
 
         def nack() -> None:
             self._events("requeued", {"key": key, "reason": outcome.reason})
-            self._settle_with(lambda: self._channel.basic_nack(delivery.tag, requeue=True))
+            self._settle_with(delivery.tag, lambda: self._channel.basic_nack(delivery.tag, requeue=True))
 
         self._later(self._source.retry_delay_ms / 1000, nack)
 
     def _ack(self, tag: int, key: str) -> None:
-        if self._settle_with(lambda: self._channel.basic_ack(tag)):
-            self._events("request_acked", {"key": key})
+        if self._channel.is_open:  # else the broker requeues it; the redelivery is settled on the new channel
+            self._acks.ready(tag, key)
 
-    def _settle_with(self, action: Callable[[], None]) -> bool:
-        if not self._channel.is_open:
-            return False  # the broker requeues it; the redelivery is settled on the new channel
-        action()
+    def _acked(self, key: str) -> None:
+        self._events("request_acked", {"key": key})
         self._on_settled()
-        return True
+
+    def _settle_with(self, tag: int, action: Callable[[], None]) -> None:
+        if not self._channel.is_open:
+            return
+        action()
+        self._acks.settled_otherwise(tag)
+        self._on_settled()
 
 
 def _result_properties(result: StoredResult, correlation_id: str | None) -> pika.BasicProperties:
