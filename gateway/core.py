@@ -4,8 +4,9 @@ Both the gRPC servicer and the adapters' in-process inference client call this c
 validation, one batcher, one runtime and one error taxonomy. It knows nothing about protobuf or gRPC.
 
 Concurrency model: the core lives on one asyncio event loop (the server's). ``infer`` is a coroutine; model
-execution happens on worker threads (onnxruntime releases the GIL), never on the loop. Every method, sync or
-async, must be called on that loop's thread.
+execution happens on worker threads (onnxruntime releases the GIL), except runs known to be shorter than the
+hand-off to a worker thread (``gateway.inline``). Every method, sync or async, must be called on that loop's
+thread.
 """
 
 from __future__ import annotations

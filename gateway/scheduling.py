@@ -1,10 +1,11 @@
 """Scheduling of model runs: the interface both paths share, and the direct path for unbatched models.
 
-A scheduler runs a model version on a ``WorkerPool`` (onnxruntime releases the GIL) and never blocks the
-event loop. It limits how many runs execute at once, bounds its queue (QueueFull), drops requests whose
-deadline passes while queued (DeadlineExceeded; they are never run) and drops a cancelled caller's request
-if it has not started. All its state is touched only on the event loop that calls ``submit``. The dynamic
-batcher is ``gateway.batcher.BatchScheduler``.
+A scheduler runs a model version on a ``WorkerPool`` (onnxruntime releases the GIL) and blocks the event
+loop only for runs known to be shorter than a hand-off to a worker thread (``gateway.inline``). It limits how
+many runs execute at once, bounds its queue (QueueFull), drops requests whose deadline passes while queued
+(DeadlineExceeded; they are never run) and drops a cancelled caller's request if it has not started. All its
+state is touched only on the event loop that calls ``submit``. The dynamic batcher is
+``gateway.batcher.BatchScheduler``.
 
 ``submit`` returns ``(outputs, queue_ns, (input_ns, infer_ns, output_ns))``: the caller's own output arrays
 (in the order of the requested names, or graph order), how long it queued, and the compute phases of the run
@@ -22,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from gateway.errors import BridgewayError, DeadlineExceeded, QueueFull, RuntimeFailure
+from gateway.inline import InlineRuns, input_elements
 from gateway.workers import WorkerPool
 
 __all__ = [
@@ -42,6 +44,8 @@ SubmitResult = tuple[list[np.ndarray], int, Compute]
 RunFn = Callable[[Feeds, list[str] | None], list[np.ndarray]]
 # called on the loop after every run: (rows, infer_ns)
 BatchListener = Callable[[int, int], None]
+# a run's outputs, wall time and the running thread's CPU time (ns)
+_Timed = tuple[list[np.ndarray], int, int]
 
 
 class Scheduler(Protocol):
@@ -83,25 +87,38 @@ class DirectScheduler:
     """Unbatched: each request is one run; at most ``concurrency`` run at once, the rest wait in FIFO order.
 
     The fast path (a free slot and nobody waiting) goes straight to the worker pool: no queue entry, no
-    dispatcher task, one future.
+    dispatcher task, one future. With ``inline``, runs known to be shorter than a hand-off to a worker
+    thread run on the loop instead (``gateway.inline``); they hold a slot like any other run.
     """
 
     def __init__(
-        self, run: RunFn, pool: WorkerPool, concurrency: int, max_queue_size: int, on_run: BatchListener
+        self,
+        run: RunFn,
+        pool: WorkerPool,
+        concurrency: int,
+        max_queue_size: int,
+        on_run: BatchListener,
+        inline: InlineRuns | None = None,
     ) -> None:
         self._run = run
         self._pool = pool
         self._limit = concurrency
         self._max_queue = max_queue_size
         self._on_run = on_run
+        self._inline = inline
         self._busy = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._closed: BridgewayError | None = None
 
-    def _timed_run(self, feeds: Feeds, outputs: list[str] | None) -> tuple[list[np.ndarray], int]:
-        start = time.perf_counter_ns()
+    def _timed_run(self, feeds: Feeds, outputs: list[str] | None) -> _Timed:
+        """Run; returns the outputs, the wall time and the calling thread's CPU time (ns).
+
+        The CPU time is what the inline decision learns from: unlike the wall time it does not grow while a
+        worker waits for the GIL behind a busy event loop.
+        """
+        start, cpu = time.perf_counter_ns(), time.thread_time_ns()
         result = self._run(feeds, outputs)
-        return result, time.perf_counter_ns() - start
+        return result, time.perf_counter_ns() - start, time.thread_time_ns() - cpu
 
     async def submit(
         self, feeds: Feeds, rows: int, key: Hashable | None, outputs: list[str] | None, deadline: float | None
@@ -117,20 +134,43 @@ class DirectScheduler:
         if deadline is not None and time.monotonic() >= deadline:
             self._release()
             raise expired(deadline)
-        ran: asyncio.Future[tuple[list[np.ndarray], int]] = asyncio.get_running_loop().create_future()
+        size = input_elements(feeds) if self._inline is not None else 0
+        if self._inline is not None and self._inline.inline(size):
+            result, infer_ns = self._run_inline(feeds, outputs, rows, size)
+            return result, started - enqueued, (0, infer_ns, 0)
+        ran: asyncio.Future[_Timed] = asyncio.get_running_loop().create_future()
         # The slot is freed in _ran, when the run has really ended, even if this caller was cancelled.
-        self._pool.submit(self._timed_run, (feeds, outputs), self._ran, (ran, rows))
-        result, infer_ns = await ran
+        self._pool.submit(self._timed_run, (feeds, outputs), self._ran, (ran, rows, size))
+        result, infer_ns, _ = await ran
         return result, started - enqueued, (0, infer_ns, 0)
+
+    def _run_inline(
+        self, feeds: Feeds, outputs: list[str] | None, rows: int, size: int
+    ) -> tuple[list[np.ndarray], int]:
+        """Run on the loop's thread; the caller holds a slot, released here."""
+        assert self._inline is not None
+        try:
+            result, infer_ns, cpu_ns = self._timed_run(feeds, outputs)
+        except BridgewayError:
+            raise
+        except Exception as exc:
+            raise copy_error(exc) from exc
+        finally:
+            self._release()
+        self._inline.ran(size, cpu_ns, inline=True)
+        self._on_run(rows, infer_ns)
+        return result, infer_ns
 
     def _ran(
         self,
-        token: tuple[asyncio.Future[tuple[list[np.ndarray], int]], int],
-        result: tuple[list[np.ndarray], int] | None,
+        token: tuple[asyncio.Future[_Timed], int, int],
+        result: _Timed | None,
         error: BaseException | None,
     ) -> None:
-        ran, rows = token
+        ran, rows, size = token
         self._release()
+        if self._inline is not None and result is not None:
+            self._inline.ran(size, result[2], inline=False)
         if ran.done():  # the caller was cancelled meanwhile
             return
         if error is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from gateway.batcher import BatchScheduler
 from gateway.config import BatchingConfig, FieldMapping, ModelYaml, ServerSettings
 from gateway.errors import BridgewayError, ModelLoadFailed
+from gateway.inline import InlineRuns
 from gateway.repository import VersionSource, file_sha256
 from gateway.runtime import OnnxSession, SessionConfig
 from gateway.scheduling import DirectScheduler, Scheduler
@@ -213,7 +214,10 @@ def serve_version(
     pool = WorkerPool(concurrency, f"run-{plan.source.label}")
     scheduler: Scheduler
     if batching is None:
-        scheduler = DirectScheduler(session.run, pool, concurrency, plan.config.max_queue_size, record)
+        inline = InlineRuns(plan.source.label, session.inputs)
+        scheduler = DirectScheduler(
+            session.run, pool, concurrency, plan.config.max_queue_size, record, inline
+        )
     else:
         scheduler = BatchScheduler(
             session.run,
