@@ -184,19 +184,25 @@ def agree(ours: Path, theirs: Path) -> int:
     return count
 
 
-def bench(fmt: str, rows: int, folder: Path, chunk_rows: int) -> tuple[Run, Run]:
+def bench(fmt: str, rows: int, folder: Path, chunk_rows: int, repeat: int) -> tuple[Run, Run]:
+    """Both contenders ``repeat`` times, alternating, so that load from elsewhere hits both alike; the
+    fastest time and the highest peak RSS of each are kept."""
     csv_path, dat_path = generate(rows, folder)
     source = csv_path if fmt == "csv" else dat_path
     ours, theirs = folder / f"bridgeway-{fmt}-{rows}.csv", folder / f"script-{fmt}-{rows}.csv"
-    script_s, script_rss = run_script(fmt, source, theirs)
-    bridgeway_s, bridgeway_rss = run_bridgeway(fmt, source, ours, chunk_rows)
+    script: list[tuple[float, float]] = []
+    bridgeway: list[tuple[float, float]] = []
+    for _ in range(repeat):
+        script.append(run_script(fmt, source, theirs))
+        bridgeway.append(run_bridgeway(fmt, source, ours, chunk_rows))
     if agree(ours, theirs) != rows:
         raise SystemExit(f"{fmt}: a result holds fewer than {rows} records")
     for path in (ours, theirs):
         path.unlink()
-    return Run("bridgeway", fmt, rows, bridgeway_s, bridgeway_rss), Run(
-        "script", fmt, rows, script_s, script_rss
+    (ours_s, ours_rss), (theirs_s, theirs_rss) = (
+        (min(s for s, _ in runs), max(m for _, m in runs)) for runs in (bridgeway, script)
     )
+    return Run("bridgeway", fmt, rows, ours_s, ours_rss), Run("script", fmt, rows, theirs_s, theirs_rss)
 
 
 def report(runs: list[Run], rows: int, small: int) -> None:
