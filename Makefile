@@ -43,6 +43,7 @@ models: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/copybook.py
+	$(BIN)/python bench/amqp.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .cache demo-run

@@ -156,7 +156,8 @@ def record(args: argparse.Namespace, table: str) -> None:
     section = (
         f"\n## AMQP: Bridgeway pipeline vs bare pika echo consumer ({datetime.date.today().isoformat()})\n\n"
         f"- machine: {cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, pika {pika.__version__}; RabbitMQ on loopback\n"
+        f"Python {platform.python_version()}, pika {pika.__version__}; RabbitMQ on loopback; "
+        f"load average at the end {os.getloadavg()[0]:.1f} (a machine shared with other work)\n"
         f"- command: `python bench/amqp.py --n {args.n} --n-unbatched {args.n_unbatched} "
         f"--prefetch {args.prefetch} --max-messages {args.max_messages} --max-wait-ms {args.max_wait_ms:g} "
         f"--rounds {args.rounds} --record`\n"
