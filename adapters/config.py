@@ -53,6 +53,7 @@ __all__ = [
     "AmqpBatch",
     "AmqpReply",
     "AmqpSource",
+    "AuditSection",
     "BridgewayConfig",
     "ConfigFileError",
     "CsvInput",
@@ -324,6 +325,15 @@ class Pipeline(Strict):
         return self.source.work or self.source.inbox.parent / "work" / self.name
 
 
+class AuditSection(Strict):
+    """The pipelines' audit log: one hash-chained event per file and per message (``gateway.audit``).
+    The gateway's own requests go to ``gateway.audit_log``."""
+
+    log: ConfigPath
+    max_bytes: Annotated[int, Field(ge=0)] = 64 * 1024 * 1024
+    fsync: Literal["always", "batch", "never"] = "batch"
+
+
 class LoggingSection(Strict):
     """Log level and field names masked wherever they appear in logs."""
 
@@ -339,6 +349,7 @@ class BridgewayConfig(Strict):
     inference: Inference = Field(default_factory=lambda: LocalInference(mode="local"))
     pipelines: tuple[Pipeline, ...] = ()
     logging: LoggingSection = Field(default_factory=LoggingSection)
+    audit: AuditSection | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> BridgewayConfig:

@@ -4,8 +4,10 @@ A source package registers a factory when it is imported::
 
     register_source("amqp", make_amqp_pipeline)
 
-``factory(pipeline, client, stop)`` receives the pipeline's config (``adapters.config.Pipeline``), the one
-shared ``InferenceClient`` of the process and a ``threading.Event`` that is set on SIGTERM/SIGINT. It
+``factory(pipeline, client, stop, audit=...)`` receives the pipeline's config (``adapters.config.Pipeline``),
+the one shared ``InferenceClient`` of the process, a ``threading.Event`` that is set on SIGTERM/SIGINT and
+the pipeline's ``adapters.audit.PipelineAudit`` (one event per file or message; a no-op when no audit log
+is configured). It
 returns a :class:`Runnable` whose ``run()`` blocks, working until ``stop`` is set, then drains (finishes or
 checkpoints what it holds) and returns. ``run()`` must not raise for bad input: a pipeline that cannot go
 on logs why and returns. ``bridgeway run`` calls each ``run()`` on its own thread.
@@ -19,9 +21,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
-
-from adapters.client.base import InferenceClient
+from typing import Protocol
 
 __all__ = ["Factory", "Runnable", "UnknownSource", "register_source", "source_factory"]
 
@@ -31,8 +31,8 @@ class Runnable(Protocol):
         """Work until the stop event is set, then drain and return."""
 
 
-#: factory(pipeline config, inference client, stop event) -> Runnable
-Factory = Callable[[Any, InferenceClient, threading.Event], Runnable]
+#: factory(pipeline config, inference client, stop event, *, audit=PipelineAudit | None) -> Runnable
+Factory = Callable[..., Runnable]
 
 _FACTORIES: dict[str, Factory] = {}
 _LOCK = threading.Lock()

@@ -21,6 +21,7 @@ from adapters.amqp.formats import formats_for
 from adapters.amqp.scoring import BatchScorer
 from adapters.amqp.settings import AmqpPipelineSettings
 from adapters.amqp.store import ProcessedStore
+from adapters.audit import PipelineAudit
 from adapters.client.base import InferenceClient
 from adapters.codecs.errors import CodecError
 from adapters.config import Pipeline
@@ -125,11 +126,18 @@ def scoring_pipeline(client: InferenceClient, settings: AmqpPipelineSettings) ->
     )
 
 
-def amqp_source(pipeline_config: Pipeline, client: InferenceClient, stop: threading.Event) -> AmqpPipeline:
+def amqp_source(
+    pipeline_config: Pipeline,
+    client: InferenceClient,
+    stop: threading.Event,
+    audit: PipelineAudit | None = None,
+) -> AmqpPipeline:
     """Factory for ``bridgeway run``: a loaded bridgeway.yaml pipeline with ``source.kind: amqp``. This is a
-    composition root, so the process environment is where ``source.password_env`` is read."""
+    composition root, so the process environment is where ``source.password_env`` is read. ``audit``
+    receives the adapter's events and records one audit event per settled message."""
     settings = AmqpPipelineSettings.from_config(pipeline_config)
-    return AmqpPipeline(settings, client, stop, environ=os.environ)
+    events = audit.amqp_events if audit is not None and audit.enabled else ignore_events
+    return AmqpPipeline(settings, client, stop, environ=os.environ, events=events)
 
 
 def _file_name(name: str) -> str:

@@ -61,15 +61,19 @@ def run(config_path: Path) -> None:
 
 def _run(config: Any, stop: threading.Event) -> int:
     from adapters.cli._runtime import GatewayHost, RuntimeSetupError, inference_client, server_settings
+    from gateway.audit import AuditError
+    from gateway.trust import TrustSetupError
 
     host: GatewayHost | None = None
     client = None
+    audit = None
     try:
+        audit = _audit_log(config)
         if config.gateway is not None:
             host = GatewayHost(server_settings(config))
             host.start()
         client = inference_client(config, host)
-        runnables = _pipelines(config, client, stop)
+        runnables = _pipelines(config, client, stop, audit)
         threads = [
             threading.Thread(target=_guarded, args=(name, runnable), name=f"pipeline-{name}", daemon=True)
             for name, runnable in runnables
@@ -82,7 +86,7 @@ def _run(config: Any, stop: threading.Event) -> int:
         for thread in threads:
             thread.join(_JOIN_TIMEOUT_S)
         return 0 if signalled else 1
-    except (RuntimeSetupError, _SetupFailed, OSError) as exc:
+    except (RuntimeSetupError, _SetupFailed, OSError, TrustSetupError, AuditError) as exc:
         log.error("cannot start", extra={"reason": str(exc)})
         stop.set()
         return 2 if not isinstance(exc, OSError) else 1
@@ -91,10 +95,21 @@ def _run(config: Any, stop: threading.Event) -> int:
             client.close()
         if host is not None:
             host.stop()
+        if audit is not None:
+            audit.close()
         log.info("stopped")
 
 
-def _pipelines(config: Any, client: Any, stop: threading.Event) -> list[tuple[str, Any]]:
+def _audit_log(config: Any) -> Any:
+    """The pipelines' audit log when ``audit`` is configured, else None. Raises AuditError."""
+    from adapters.audit import open_audit_log
+
+    section = config.audit
+    return None if section is None else open_audit_log(section.log, section.max_bytes, section.fsync)
+
+
+def _pipelines(config: Any, client: Any, stop: threading.Event, audit_log: Any) -> list[tuple[str, Any]]:
+    from adapters.audit import PipelineAudit
     from adapters.files import files_source
     from adapters.files.faults import FaultPlan
     from adapters.runner import UnknownSource, register_source, source_factory
@@ -108,7 +123,8 @@ def _pipelines(config: Any, client: Any, stop: threading.Event) -> list[tuple[st
             factory = source_factory(pipeline.source.kind)
         except UnknownSource as exc:
             raise _SetupFailed(f"pipeline {pipeline.name!r}: {exc}") from exc
-        runnables.append((pipeline.name, factory(pipeline, client, stop)))
+        audit = PipelineAudit(audit_log, pipeline.name, pipeline.model)
+        runnables.append((pipeline.name, factory(pipeline, client, stop, audit=audit)))
     return runnables
 
 

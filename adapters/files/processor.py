@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from adapters.audit import PipelineAudit
 from adapters.client.base import InferenceClient
 from adapters.config import JsonlInput, Pipeline
 from adapters.files.faults import FaultPlan
@@ -80,8 +81,10 @@ class FileProcessor:
         faults: FaultPlan | None = None,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.time,
+        audit: PipelineAudit | None = None,
     ) -> None:
         self.config = config
+        self.audit = audit or PipelineAudit(None, config.name, config.model)
         self.output = config.result
         self.folders = folders
         self.ledger = ledger
@@ -242,6 +245,7 @@ class FileProcessor:
         archive = free_name(self.folders.archive, entry.name, entry.sha256[:12])
         self.ledger.published(entry.sha256, str(archive), self._clock())
         log.info("published", extra=self._facts(entry, result=names.result, result_sha256=result_sha))
+        self.audit_finished(entry, "OK")
         self.faults.reached("after_publish")
         return self._reload(entry)
 
@@ -257,6 +261,20 @@ class FileProcessor:
         self.ledger.done(entry.sha256, self._clock())
         log.info("archived", extra=self._facts(entry, archive=target.name))
         return self._reload(entry)
+
+    def audit_finished(self, entry: Entry, outcome: str) -> None:
+        """The file's audit event: published (``OK``) or moved to errors (``FAILED``)."""
+        checkpoint, started = entry.checkpoint, entry.started_at or entry.claimed_at
+        self.audit.file_finished(
+            name=entry.name,
+            sha256=entry.sha256,
+            scored=checkpoint.scored,
+            rejected=checkpoint.rejected,
+            models=checkpoint.models,
+            outcome=outcome,
+            seconds=max(0.0, self._clock() - started),
+            run_id=self.run_id,
+        )
 
     def discard_outputs(self, entry: Entry) -> None:
         """Remove the temporaries of a file that goes to errors/ (its final outputs, if any, stay)."""

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from adapters.audit import PipelineAudit
 from adapters.client.base import InferenceClient
 from adapters.config import FilesSource, Pipeline
 from adapters.files.claims import Claims, Duplicate, NotRegular, Registered
@@ -53,6 +54,7 @@ class FolderWatcher:
         *,
         faults: FaultPlan | None = None,
         clock: Callable[[], float] = time.time,
+        audit: PipelineAudit | None = None,
     ) -> None:
         if not isinstance(config.source, FilesSource):
             raise TypeError(f"pipeline {config.name!r} is not a files pipeline")
@@ -64,6 +66,7 @@ class FolderWatcher:
         self.faults = faults or FaultPlan()
         self._clock = clock
         self._unmovable: set[bytes] = set()
+        self.audit = audit or PipelineAudit(None, config.name, config.model)
 
     def run(self) -> None:
         """Poll until stopped. Returns early, logging why, only if the folders cannot be used at all."""
@@ -91,6 +94,7 @@ class FolderWatcher:
             faults=self.faults,
             stop=self.stop,
             clock=self._clock,
+            audit=self.audit,
         )
         self.claims = Claims(self.folders, self.ledger, self._clock)
         self.inbox = Inbox(self.source, self.processor.derived_names)
@@ -170,6 +174,7 @@ class FolderWatcher:
         if os.path.lexists(work):
             self._quarantine(work, entry.name.encode(), verdict.reason, entry.sha256)
         self.ledger.failed(entry.sha256, verdict.reason, self._clock())
+        self.processor.audit_finished(entry, "FAILED")
         _rmdir_quietly(work.parent)
 
     def _refuse(self, refused: Refused) -> None:
