@@ -11,6 +11,7 @@ With ``CI`` set, finding none is a failure, never a skip (a skipped broker test 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import socket
@@ -95,6 +96,18 @@ def _start_local_broker() -> bool:
     return False
 
 
+@functools.cache
+def _ctl_works() -> bool:
+    """rabbitmqctl is installed and may talk to the node (it needs the node's Erlang cookie)."""
+    ctl = _rabbitmqctl()
+    if ctl is None:
+        return False
+    try:
+        return subprocess.run([ctl, "-q", "ping"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def _rabbitmqctl() -> str | None:
     found = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
     return found if os.path.exists(found) else None
@@ -160,8 +173,9 @@ class Broker:
     # -- faults on a local node (rabbitmqctl) ------------------------------------------------------------
     @property
     def is_local(self) -> bool:
+        """True when this test can drive the broker's node with rabbitmqctl (local, and allowed to)."""
         host = urlparse(self.url).hostname
-        return host in ("127.0.0.1", "localhost") and _rabbitmqctl() is not None
+        return host in ("127.0.0.1", "localhost") and _ctl_works()
 
     def ctl(self, *args: str, timeout_s: float = 120) -> str:
         ctl = _rabbitmqctl()
