@@ -71,3 +71,12 @@ def test_broker_credentials_reach_the_amqp_pipeline_through_its_environment_only
     assert ":" not in user_info, "no password in the config file"
     assert not any("amqp://" in arg or "amqps://" in arg for arg in service["command"])
     assert "guest" not in str(SERVICES["rabbitmq"]["environment"])
+
+
+def test_both_pipelines_keep_an_audit_log_on_a_volume() -> None:
+    for name in ("files-pipeline", "amqp-pipeline"):
+        service = SERVICES[name]
+        config_name = option_values(service["command"])["--config"].removeprefix("/etc/bridgeway/")
+        audit = yaml.safe_load(_files(service)[config_name])["audit"]["log"]
+        mounts = [volume.split(":")[1] for volume in service["volumes"] if not volume.startswith("./")]
+        assert any(audit.startswith(mount + "/") for mount in mounts), (name, audit)

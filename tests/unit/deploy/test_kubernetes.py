@@ -232,6 +232,9 @@ def test_pipeline_arguments_parse_with_bridgeway_run_and_their_config_loads(
         where = yaml.safe_load(_configmap_files()[config])["inference"]
         path = where["tls"][key] if key == "root_ca" else where[key]
         assert _mounted_file(deployment, path), path
+    audit = yaml.safe_load(_configmap_files()[config]).get("audit")
+    if audit is not None:  # the audit log must live on a volume that outlives the pod
+        assert _mounted_file(deployment, audit["log"]), audit["log"]
 
 
 def test_the_gateway_config_file_loads_with_the_gateways_settings() -> None:
