@@ -233,7 +233,7 @@ def test_pipeline_arguments_parse_with_bridgeway_run_and_their_config_loads(
         path = where["tls"][key] if key == "root_ca" else where[key]
         assert _mounted_file(deployment, path), path
     audit = yaml.safe_load(_configmap_files()[config]).get("audit")
-    if audit is not None:  # the audit log must live on a volume that outlives the pod
+    if audit is not None:  # the audit log must live on a mounted volume, not in the read-only image
         assert _mounted_file(deployment, audit["log"]), audit["log"]
 
 
