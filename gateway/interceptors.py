@@ -8,9 +8,10 @@ and the handler log with it; the access log comes next, so it also records calls
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -18,12 +19,23 @@ import grpc
 
 from gateway.logs import request_id_var
 
-__all__ = ["REQUEST_ID_METADATA", "AccessLogInterceptor", "RequestIdInterceptor"]
+__all__ = ["REQUEST_ID_METADATA", "AccessLogInterceptor", "RequestIdInterceptor", "fresh_request_id"]
 
 # Metadata key a client may use to choose the id its call is logged under.
 REQUEST_ID_METADATA = "x-request-id"
 
 _access_log = logging.getLogger("gateway.access")
+
+# Fresh request ids: 32 hex digits, a random per-process half and a counter. uuid4 reads the OS's random
+# source on every call, which cost about 9 µs per request on a small VM.
+_ID_PREFIX = os.urandom(8).hex()
+_id_counter = itertools.count()
+
+
+def fresh_request_id() -> str:
+    """An id no other call of this process has (nor, but for a 64-bit coincidence, any other process)."""
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
+
 
 _Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
 
@@ -47,7 +59,7 @@ class RequestIdInterceptor(grpc.aio.ServerInterceptor):
         self, continuation: _Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
         metadata = handler_call_details.invocation_metadata
-        request_id_var.set(_metadata_value(metadata, REQUEST_ID_METADATA) or uuid.uuid4().hex)
+        request_id_var.set(_metadata_value(metadata, REQUEST_ID_METADATA) or fresh_request_id())
         return await continuation(handler_call_details)
 
 
