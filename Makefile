@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/copybook.py
 	$(BIN)/python bench/amqp.py
+	$(BIN)/python bench/files.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .cache demo-run
