@@ -88,7 +88,8 @@ def test_t4_publisher_flow_control_blocks_then_resumes_with_bounded_outstanding_
     oracle.confirmed = publish_confirmed(local_broker.url, names.requests, batch)
     watermark = local_broker.memory_watermark()
     with ResultCollector(local_broker.url, names.replies) as results:
-        with RunningAdapter(settings, classifier_client(delay_s=0.005)) as adapter:
+        slow = classifier_client(delay_s=0.05)  # ~160 requests/s: results still flow when the alarm starts
+        with RunningAdapter(settings, slow) as adapter:
             assert results.wait_for(100, timeout_s=60)
             rss_before = _rss_mb()
             try:
