@@ -9,7 +9,7 @@ CSV result (claim id, model outputs, lineage):
 * ``script``: ``bench/files_script.py``: read all, one onnxruntime call, ``DataFrame.to_csv``.
 
 Printed per contender and size: the fastest of ``--repeat`` alternating runs (seconds, records/s) and the
-highest peak RSS (measured by GNU time for exactly that process); then the
+highest peak RSS (``wait4``'s ``ru_maxrss`` of exactly that process); then the
 time ratio (target: Bridgeway <= 1.25 x the script) and peak RSS at 250,000 vs 1,000,000 records (target:
 flat for Bridgeway). The results of both contenders are compared record by record before anything is
 reported.
@@ -36,7 +36,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "models" / "samples"
 LAUNCH = "from adapters.cli import main; main(prog_name='bridgeway')"
-TIME = "/usr/bin/time"  # GNU time: the peak RSS of exactly the process it runs
 
 
 @dataclass(frozen=True)
@@ -55,14 +54,14 @@ class Run:
 def measure(command: list[str], folder: Path) -> tuple[float, float]:
     """Run ``command`` to completion: (wall seconds, peak RSS in MiB of that process).
 
-    The process is started by ``/usr/bin/time``: a child forked straight from this (large) benchmark process
-    would report this process's memory as its own peak, because Linux carries the parent's high-water mark
-    into the child through fork and exec.
+    The process is started by a small launcher process (``_PEAK``): a child forked straight from this
+    (large) benchmark process would report this process's memory as its own peak, because Linux carries the
+    parent's high-water mark into the child through fork and exec.
     """
     rss_file = folder / "peak-rss-kib.txt"
     started = time.perf_counter()
     done = subprocess.run(
-        [TIME, "-f", "%M", "-o", str(rss_file), *command],
+        [sys.executable, "-c", _PEAK, str(rss_file), *command],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -72,7 +71,17 @@ def measure(command: list[str], folder: Path) -> tuple[float, float]:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} ... failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return seconds, int(rss_file.read_text().split()[-1]) / 1024
+    return seconds, int(rss_file.read_text()) / 1024
+
+
+# Runs argv[2:], waits for it with wait4 and writes its own ru_maxrss (KiB) to argv[1]; exits with its status.
+_PEAK = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 # ------------------------------------------------------------------------------------------------- data
