@@ -45,17 +45,25 @@ def test_t1_a_broker_restart_mid_stream_loses_nothing_and_bounds_duplicates(
     local_broker: Broker, names: Names, tmp_path: Path
 ) -> None:
     n, prefetch, outages = 2_000, 50, (0.25, 0.60)
-    settings = pipeline_settings(local_broker.url, names.requests, tmp_path, prefetch=prefetch)
+    settings = pipeline_settings(
+        local_broker.url,
+        names.requests,
+        tmp_path,
+        prefetch=prefetch,
+        batch={"max_messages": 8, "max_wait_ms": 2},
+    )
     declare_request_queue(local_broker.url, settings)
     batch = requests(names, n)
     oracle = Oracle(published={p.message_id for _, p in batch})
     oracle.confirmed = publish_confirmed(local_broker.url, names.requests, batch)
     with ResultCollector(local_broker.url, names.replies) as results:
-        with RunningAdapter(settings, classifier_client()) as adapter:
+        slow = classifier_client(delay_s=0.05)  # ~160 requests/s: each outage lands mid-stream
+        with RunningAdapter(settings, slow) as adapter:
             for fraction in outages:
                 assert results.wait_for(int(n * fraction), timeout_s=60)
                 try:
                     local_broker.stop_app()
+                    assert results.distinct() < n, "the stream ended before the outage"
                 finally:
                     restarting = time.monotonic()
                     local_broker.start_app()  # returns once the node has booted
