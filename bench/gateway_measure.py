@@ -2,7 +2,8 @@
 processes of bench/loadgen.py, in-process onnxruntime through threads calling ``session.run``.
 
 Every cell has the same shape: callers start at once, warm up for ``warmup_s``, then calls completing in the
-next ``seconds`` count. Rows/s = completed calls x batch / seconds; p50/p99 are those calls' latencies.
+next ``seconds`` count, each by the share of its duration inside that window (so a few long calls still give
+a smooth rate). Rows/s = counted calls x batch / seconds; p50/p99 are the latencies of the calls counted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from gateway_setup import HERE, ROOT, BenchModel
-from loadgen import CHECK_EVERY, INPUT_POOL, Tally, expected_outputs, mismatch, pool_inputs
+from loadgen import INPUT_POOL, CallLog, Tally, expected_outputs, pool_inputs
 
 # Time given to the worker processes between "go" and the start of the warm-up window.
 _GO_SLACK_S = 0.05
@@ -50,7 +51,7 @@ def summarize(system: str, model: BenchModel, batch: int, callers: int, tally: T
     if tally.count == 0:
         problems.append("no call completed inside the window")
     return Cell(
-        system, model.name, batch, callers, tally.count * batch / seconds, p50, p99,
+        system, model.name, batch, callers, tally.work * batch / seconds, p50, p99,
         tally.count, tally.checked, problems[:5],
     )  # fmt: skip
 
@@ -112,10 +113,9 @@ class ClientPool:
         tally = Tally()
         for worker in used:
             part = self._answer(worker)
-            tally.count += part["count"]
-            tally.latencies_ms.extend(part["latencies_ms"])
-            tally.checked += part["checked"]
-            tally.problems.extend(part["problems"])
+            tally.add(
+                Tally(part["count"], part["work"], part["latencies_ms"], part["checked"], part["problems"])
+            )
         return summarize(system, model, batch, callers, tally, seconds)
 
     def close(self) -> None:
@@ -147,21 +147,12 @@ class InProcess:
         self, data: np.ndarray, expected: dict[str, np.ndarray], start: float, stop: float, tally: Tally
     ) -> None:
         feeds, names, run = {self.model.input: data}, self.outputs, self.session.run
-        mine, checked, problems = [], 0, []
+        log = CallLog(start, stop)
         while (sent := time.monotonic()) < stop:
             result = run(names, feeds)
-            done = time.monotonic()
-            if start <= done <= stop:
-                if len(mine) % CHECK_EVERY == 0:
-                    checked += 1
-                    if problem := mismatch(expected, dict(zip(names, result, strict=True))):
-                        problems.append(problem)
-                mine.append((done - sent) * 1e3)
-        with tally.lock:
-            tally.count += len(mine)
-            tally.latencies_ms.extend(mine)
-            tally.checked += checked
-            tally.problems.extend(problems)
+            if log.record(sent, time.monotonic()) and log.sampled():
+                log.check(expected, dict(zip(names, result, strict=True)))
+        tally.add(log)
 
     def measure(self, batch: int, callers: int, warmup_s: float, seconds: float) -> Cell:
         model = self.model

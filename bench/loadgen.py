@@ -14,8 +14,8 @@ A worker speaks JSON lines on stdin/stdout (``python bench/loadgen.py``):
 * ``{"op": "prepare", "url", "model", "input", "width", "batch", "callers", "first_caller", "reference"}``
   -> ``{"ok": true}`` once clients and expected outputs are ready;
 * ``{"op": "go", "start": T0, "stop": T1}`` (``time.monotonic`` seconds; the same clock in every process
-  on Linux) -> callers run at once, count calls that complete inside [T0, T1] ->
-  ``{"count", "latencies_ms", "checked", "problems"}``;
+  on Linux) -> callers run at once; every call overlapping [T0, T1] counts by the share of it inside ->
+  ``{"count", "work", "latencies_ms", "checked", "problems"}``;
 * ``{"op": "quit"}``.
 """
 
@@ -64,9 +64,11 @@ def mismatch(expected: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> str
 
 @dataclass
 class Tally:
-    """What the callers of one process saw inside the window."""
+    """What callers saw of the window: ``work`` counts each call by the share of its duration inside the
+    window, so calls longer than the window still measure throughput without rounding to whole calls."""
 
     count: int = 0
+    work: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     checked: int = 0
     problems: list[str] = field(default_factory=list)
@@ -75,10 +77,46 @@ class Tally:
     def as_json(self) -> dict[str, Any]:
         return {
             "count": self.count,
+            "work": self.work,
             "latencies_ms": self.latencies_ms,
             "checked": self.checked,
             "problems": self.problems[:5],
         }
+
+    def add(self, other: Tally) -> None:
+        with self.lock:
+            self.count += other.count
+            self.work += other.work
+            self.latencies_ms.extend(other.latencies_ms)
+            self.checked += other.checked
+            self.problems.extend(other.problems)
+
+
+class CallLog(Tally):
+    """One caller's calls that overlap the window [start, stop]; its latencies are theirs."""
+
+    def __init__(self, start: float, stop: float) -> None:
+        super().__init__()
+        self.start, self.stop = start, stop
+
+    def record(self, sent: float, done: float) -> bool:
+        """Count one call; True when it overlapped the window (its answer may be sampled)."""
+        if done < self.start or sent > self.stop:
+            return False
+        took = done - sent
+        self.work += (min(done, self.stop) - max(sent, self.start)) / took if took > 0 else 1.0
+        self.latencies_ms.append(took * 1e3)
+        self.count += 1
+        return True
+
+    def check(self, expected: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> None:
+        self.checked += 1
+        if problem := mismatch(expected, got):
+            self.problems.append(problem)
+
+    def sampled(self) -> bool:
+        """True for the first call in the window and every CHECK_EVERY-th after it."""
+        return (self.count - 1) % CHECK_EVERY == 0
 
 
 @functools.cache
@@ -107,29 +145,17 @@ class Caller:
         self._expected = expected
 
     def run(self, start: float, stop: float, tally: Tally) -> None:
-        mine: list[float] = []
-        checked, problems, in_window = 0, [], 0
+        log = CallLog(start, stop)
         try:
             while (sent := time.monotonic()) < stop:
                 result = self._client.infer(self._model, [self._input], client_timeout=CALL_TIMEOUT_S)
-                done = time.monotonic()
-                if start <= done <= stop:
-                    mine.append((done - sent) * 1e3)
-                    if in_window % CHECK_EVERY == 0:
-                        got = {name: result.as_numpy(name) for name in self._expected}
-                        checked += 1
-                        if problem := mismatch(self._expected, got):
-                            problems.append(problem)
-                    in_window += 1
+                if log.record(sent, time.monotonic()) and log.sampled():
+                    log.check(self._expected, {name: result.as_numpy(name) for name in self._expected})
         except Exception as exc:  # the cell reports it; other callers carry on
-            problems.append(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+            log.problems.append(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
         finally:
             self._client.close()
-        with tally.lock:
-            tally.count += len(mine)
-            tally.latencies_ms.extend(mine)
-            tally.checked += checked
-            tally.problems.extend(problems)
+        tally.add(log)
 
 
 def prepare(spec: dict[str, Any]) -> list[Caller]:
