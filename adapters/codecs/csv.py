@@ -38,7 +38,7 @@ __all__ = ["CsvDecodeError", "CsvDialect", "CsvEncodeError", "CsvReader", "CsvWr
 
 Quoting = Literal["minimal", "all", "nonnumeric", "none"]
 
-_QUOTING = {
+_QUOTING: dict[str, Literal[0, 1, 2, 3]] = {
     "minimal": csv.QUOTE_MINIMAL,
     "all": csv.QUOTE_ALL,
     "nonnumeric": csv.QUOTE_NONNUMERIC,
