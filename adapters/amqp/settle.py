@@ -17,7 +17,7 @@ processed-id store makes the redelivery publish the same bytes again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pika
 import pika.channel
@@ -59,6 +59,8 @@ class Settler:
         self._events = events
         self._on_settled = on_settled
         self._parked_in_flight: set[str] = set()
+        # The ``settled`` event of each delivery whose ack is pending, by key, emitted once the ack is sent.
+        self._settled: dict[str, list[dict[str, object]]] = {}
         self._acks = AckCoalescer(
             lambda tag, multiple: channel.basic_ack(tag, multiple=multiple), self._acked
         )
@@ -109,7 +111,8 @@ class Settler:
                 self._events("parked", {"key": result.key})
             else:
                 self._events("result_confirmed", {"key": result.key})
-            self._ack(delivery.tag, result.key)
+            outcome = "PARKED" if confirm == "returned" else "OK"
+            self._ack(delivery.tag, result.key, _settled(delivery, outcome, result.headers))
 
         properties = _result_properties(result, delivery.reply_correlation_id)
         message = Outgoing(exchange, routing_key, result.body, properties, done)
@@ -151,7 +154,7 @@ class Settler:
         def done(confirm: Confirm) -> None:
             if confirm == "ok":
                 self._events("dead_lettered", {"key": key, "kind": outcome.kind, "reason": outcome.reason})
-                self._ack(delivery.tag, key)
+                self._ack(delivery.tag, key, _settled(delivery, f"DEAD_LETTERED:{outcome.kind}", {}))
                 return
             log.error("amqp: dead-letter exchange refused request %s (%s); rejecting it", key, confirm)
             self._events("dead_lettered", {"key": key, "kind": outcome.kind, "reason": outcome.reason})
@@ -180,12 +183,19 @@ class Settler:
 
         self._later(self._source.retry_delay_ms / 1000, nack)
 
-    def _ack(self, tag: int, key: str) -> None:
+    def _ack(self, tag: int, key: str, settled: dict[str, object] | None = None) -> None:
         if self._channel.is_open:  # else the broker requeues it; the redelivery is settled on the new channel
+            if settled is not None:
+                self._settled.setdefault(key, []).append(settled)
             self._acks.ready(tag, key)
 
     def _acked(self, key: str) -> None:
         self._events("request_acked", {"key": key})
+        pending = self._settled.get(key)
+        if pending:
+            self._events("settled", pending.pop(0))
+            if not pending:
+                del self._settled[key]
         self._on_settled()
 
     def _settle_with(self, tag: int, action: Callable[[], None]) -> None:
@@ -194,6 +204,21 @@ class Settler:
         action()
         self._acks.settled_otherwise(tag)
         self._on_settled()
+
+
+def _settled(delivery: m.Delivery, outcome: str, headers: Mapping[str, object]) -> dict[str, object]:
+    """The ``settled`` event: what an audit trail records for a finished request (never its body)."""
+    return {
+        "key": delivery.key or "",
+        "outcome": outcome,
+        "message_id": delivery.message_id,
+        "correlation_id": delivery.correlation_id,
+        "user_id": delivery.user_id,
+        "body_sha256": delivery.body_sha256,
+        "model": headers.get(m.HEADER_MODEL),
+        "model_version": headers.get(m.HEADER_MODEL_VERSION),
+        "model_sha256": headers.get(m.HEADER_MODEL_SHA256),
+    }
 
 
 def _result_properties(result: StoredResult, correlation_id: str | None) -> pika.BasicProperties:
