@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway_measure import Cell, ClientPool, InProcess
-from gateway_report import BARE, MLSERVER, OFF, ON, problems, results_table, summary, verdicts
+from gateway_report import BARE, MLSERVER, OFF, ON, ORT, problems, results_table, summary, verdicts
 from gateway_setup import (
     BATCHING_OFF,
     BATCHING_ON,
@@ -49,6 +49,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per cell (default 3)")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per cell (default 1)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure each cell this many times, alternating the order of "
+        "the systems, and keep each system's median round (default 1)",
+    )
     parser.add_argument("--quick", action="store_true", help="batch 1 and 1024, 1 and 32 callers, 2 s cells")
     parser.add_argument("--batches", default="1,64,1024", help="comma-separated batch sizes")
     parser.add_argument("--callers", default="1,8,32", help="comma-separated caller counts")
@@ -84,6 +91,32 @@ def _starters(model: BenchModel, root: Path, args: argparse.Namespace) -> list[t
     return starters
 
 
+def median_cell(cells: list[Cell]) -> Cell:
+    """The round with the median rows/s (its latencies too); every round's rate and problem is kept."""
+    ordered = sorted(cells, key=lambda c: c.rows_per_s)
+    chosen = ordered[(len(ordered) - 1) // 2]
+    chosen.rounds = [c.rows_per_s for c in cells]
+    chosen.problems = [p for c in cells for p in c.problems][:5]
+    return chosen
+
+
+def measure_cell(
+    local: InProcess, servers: dict[str, Any], pool: ClientPool, batch: int, callers: int, args: Any
+) -> list[Cell]:
+    """Every system on one (batch, callers) cell, ``--rounds`` times in alternating order."""
+    names = [ORT, *servers]
+    runs: dict[str, list[Cell]] = {name: [] for name in names}
+    for round_ in range(args.rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            if name == ORT:
+                cell = local.measure(batch, callers, args.warmup, args.seconds)
+            else:
+                url, model = servers[name].url, local.model
+                cell = pool.measure(name, url, model, batch, callers, args.warmup, args.seconds)
+            runs[name].append(cell)
+    return [median_cell(runs[name]) for name in names]
+
+
 def run_model(model: BenchModel, root: Path, pool: ClientPool, args: argparse.Namespace) -> list[Cell]:
     """Every (batch, callers) cell of one model, the systems of a cell back to back."""
     cells = []
@@ -91,11 +124,7 @@ def run_model(model: BenchModel, root: Path, pool: ClientPool, args: argparse.Na
     with running(_starters(model, root, args)) as servers:
         for batch in args.batch_list:
             for callers in args.caller_list:
-                row = [local.measure(batch, callers, args.warmup, args.seconds)]
-                for name, server in servers.items():
-                    row.append(
-                        pool.measure(name, server.url, model, batch, callers, args.warmup, args.seconds)
-                    )
+                row = measure_cell(local, servers, pool, batch, callers, args)
                 for cell in row:
                     _log(
                         f"{model.name:14} batch {batch:5} x {callers:2} {cell.system:14} "
@@ -139,11 +168,12 @@ def main(argv: list[str] | None = None) -> None:
     memory = host.get("memory_gib", "?")
     print(f"# {host['cpu']}, {host['cores']} cores, {memory} GiB; {started:%Y-%m-%d %H:%M} UTC")
     print(
-        f"# {args.seconds:g} s per cell after {args.warmup:g} s warm-up; {args.client_procs} client processes"
+        f"# {args.seconds:g} s per cell after {args.warmup:g} s warm-up, median of {args.rounds} round(s); "
+        f"{args.client_procs} client processes"
     )
     print("# cells: rows/s (p50/p99 ms)\n")
     print(results_table(cells) + "\n")
-    print(summary(found))
+    print(summary(found, cells))
     if trouble := problems(cells):
         print("\nproblems:\n" + trouble)
     if args.json:

@@ -39,6 +39,7 @@ class Cell:
     requests: int
     checked: int
     problems: list[str] = field(default_factory=list)
+    rounds: list[float] = field(default_factory=list)  # rows/s of every round, when measured several times
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -89,7 +89,7 @@ def _mark(value: float, floor: float | None) -> str:
 def results_table(cells: list[Cell]) -> str:
     """Markdown: one row per (model, batch, callers); rows/s (p50/p99 ms) per system, then the ratios."""
     present = [s for s in SYSTEM_ORDER if any(c.system == s for c in cells)]
-    head = ["model", "batch", "callers", *present, "off/bare", "on/bare", "off/ort", "on/ort"]
+    head = ["model", "batch", "callers", *present, "off/bare", "on/bare", "off/ort", "on/ort", "bare/ort"]
     if MLSERVER in present:
         head.append("mlserver/bare")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -101,6 +101,7 @@ def results_table(cells: list[Cell]) -> str:
             _mark(_ratio(systems, ON, BARE), 1.5 if big1x32 else None),
             _mark(_ratio(systems, OFF, ORT), 0.5 if batch == 1024 else None),
             _mark(_ratio(systems, ON, ORT), 0.5 if batch == 1024 else None),
+            _mark(_ratio(systems, BARE, ORT), None),
         ]
         if MLSERVER in present:
             row.append(_mark(_ratio(systems, MLSERVER, BARE), None))
@@ -108,18 +109,31 @@ def results_table(cells: list[Cell]) -> str:
     return "\n".join(lines)
 
 
-def summary(found: list[Verdict]) -> str:
-    """One line per target: how many cells pass, and the worst ratio."""
+def summary(found: list[Verdict], cells: list[Cell]) -> str:
+    """One line per target: how many cells pass, and the worst ratio. A T3 cell the bare server misses as
+    well is called floor-bound: no server of that kind reaches the target there on this machine."""
+    table = by_cell(cells)
     lines = []
     for target in dict.fromkeys(v.target for v in found):
         mine = [v for v in found if v.target == target]
         worst = min(mine, key=lambda v: v.ratio)
         passed = sum(v.passed for v in mine)
         status = "PASS" if passed == len(mine) else "MISS"
-        lines.append(
+        line = (
             f"{status} {target} >= {worst.floor}: {passed}/{len(mine)} cells; worst {worst.ratio:.2f} "
             f"({worst.model}, batch {worst.batch}, {worst.callers} callers)"
         )
+        if target.startswith("T3"):
+            floor = [
+                v
+                for v in mine
+                if not v.passed and _ratio(table[v.model, v.batch, v.callers], BARE, ORT) < 0.5
+            ]
+            if floor:
+                line += (
+                    f"; {len(floor)} missed cell(s) floor-bound (the bare server is under 0.5 x there too)"
+                )
+        lines.append(line)
     return "\n".join(lines)
 
 
