@@ -80,6 +80,12 @@ class Columns(Mapping[str, Column]):
             mask[i] = bool(decoded.errors)
         return mask
 
+    def resolved_mask(self) -> np.ndarray:
+        """``(N,)`` booleans: the record was decoded by the reference (see the module docstring)."""
+        mask = np.zeros(self.n, dtype=bool)
+        mask[list(self._resolved)] = True
+        return mask
+
     def errors(self) -> list[RecordDecodeError]:
         """The first error of every bad record, in record order."""
         return [self._resolved[i].errors[0] for i in sorted(self._resolved) if self._resolved[i].errors]
@@ -237,7 +243,7 @@ def _write_back(
     for i, decoded in resolved.items():
         for k in range(len(fields)):
             if present[k] is None:
-                present[k] = np.ones(values[k].shape, dtype=bool)
+                present[k] = np.ones(bad[k].shape, dtype=bool)
             present[k][i] = False  # type: ignore[index]
             bad[k][i] = False
         for field, idx, value in scatter(codec.layout, decoded.values):

@@ -24,12 +24,17 @@ chunk while it is in the CPU caches.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from adapters.codecs.copybook.block import Columns, finish_columns
+from adapters.codecs.copybook.block_encode import EncodedBlock, encode_block
 from adapters.codecs.copybook.blocks import PAD
+from adapters.codecs.copybook.encode_layout import EncodeLayout, encode_layout
+from adapters.codecs.copybook.flatten import flatten_records
 from adapters.codecs.copybook.layout import Dim, Field, Layout
 from adapters.codecs.copybook.options import DecodeOptions, EncodeOptions
 from adapters.codecs.copybook.plans import DecodePlan, Overrides, decode_plan, needs_padding
@@ -74,6 +79,7 @@ def compile_layout(
         odo_tables=tables,
         segment_field=segment_field,
         branches=branches,
+        encoding=encode_layout(layout, encode),
     )
 
 
@@ -91,6 +97,7 @@ class BlockCodec:
     odo_tables: dict[Path, Dim]
     segment_field: Field | None
     branches: dict[str, Path]
+    encoding: EncodeLayout
     chunk_records: int = field(default=CHUNK_RECORDS)
 
     @property
@@ -147,3 +154,17 @@ class BlockCodec:
                 file_offset=whole * length,
             )
         return buf.reshape(count, length)
+
+    def encode(self, columns: Mapping[str, Any], *, first_record: int = 1) -> EncodedBlock:
+        """Encode N records given as columns: a decoded ``Columns``, or a mapping from field names
+        (qualified, or unique in the record) to arrays shaped ``(N, *occurs counts)`` holding unscaled
+        integers at the field's scale, floats or ``str`` (``None`` in an ``object`` array: no value).
+
+        Every named field needs a column, except REDEFINES members (a chain needs one member with data).
+        Raises ``KeyError`` naming a missing column; bad values are per-record errors in the result.
+        """
+        return encode_block(self, self.encoding.inputs(columns), first_record)
+
+    def encode_records(self, records: Sequence[Mapping[str, Any]], *, first_record: int = 1) -> EncodedBlock:
+        """Encode records in the reference's dict shape (decoded JSON Lines); see ``flatten``."""
+        return encode_block(self, flatten_records(self, records), first_record)
