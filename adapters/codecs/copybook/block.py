@@ -13,7 +13,7 @@ into the columns, so columns, records and errors are the reference's by construc
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,7 +55,8 @@ class Columns(Mapping[str, Column]):
         self._columns = columns
         self._selected = selected
         self._resolved = resolved
-        self._n = len(next(iter(columns.values())).values) if columns else 0
+        self._n = len(next(iter(columns.values())).bad) if columns else 0
+        self._spans: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -94,7 +95,9 @@ class Columns(Mapping[str, Column]):
         """Record ``i`` (0-based in the block) as the reference decodes it under ``on_error="null"``."""
         if i in self._resolved:
             return self._resolved[i]
-        return Decoded(self._builder()(i), (), self.codec.record_length)
+        if self._spans is None:
+            self._spans = _spans(self.codec, self.counts, self.n)
+        return Decoded(self._builder()(i), (), int(self._spans[i]))
 
     def records(self) -> list[dict[str, Any]]:
         """Every record's values (nulls where a field did not decode), in order."""
@@ -126,8 +129,13 @@ def finish_columns(
     bad: list[np.ndarray],
     overrides: list[Overrides],
     first_record: int,
+    records: Sequence[bytes] | None = None,
 ) -> Columns:
-    """Apply counts, segments and leniency; hand flagged records to the reference; build the Columns."""
+    """Apply counts, segments and leniency; hand flagged records to the reference; build the Columns.
+
+    ``records``: the records as given when their lengths vary (``rows`` then holds them cut or padded
+    to the record length); a record whose length is not the one its layout spans is flagged.
+    """
     fields = [plan.field for plan in codec.plans]
     n = len(rows)
     present: list[np.ndarray | None] = [None] * len(fields)
@@ -143,7 +151,12 @@ def finish_columns(
     if codec.layout.shifting and codec.decode_options.odo == "shift":
         for owner, count in counts.items():
             flagged |= count < codec.table_sizes[owner]
-    resolved = _resolve(codec, rows, np.flatnonzero(flagged), first_record)
+    if records is not None:
+        given = np.fromiter(map(len, records), dtype=np.int64, count=n)
+        flagged |= given != _spans(codec, counts, n)
+    resolved = _resolve(
+        codec, records if records is not None else rows, np.flatnonzero(flagged), first_record
+    )
     _write_back(codec, fields, resolved, values, bad, present, overrides)
     columns = {
         f.qualified_name: Column(
@@ -221,12 +234,25 @@ def _table_presence(
     return present
 
 
-def _resolve(codec: BlockCodec, rows: np.ndarray, which: np.ndarray, first_record: int) -> dict[int, Decoded]:
+def _spans(codec: BlockCodec, counts: dict[Path, np.ndarray], n: int) -> np.ndarray:
+    """Bytes each record's layout spans: the record length, less the unused occurrences of a DEPENDING ON
+    table that ends the record when tables shift (``odo="shift"``), as the reference computes it."""
+    spans = np.full(n, codec.record_length, dtype=np.int64)
+    tail = codec.tail_table
+    if tail is not None and codec.decode_options.odo == "shift":
+        owner, dim = tail
+        spans -= (dim.count - counts[owner]) * dim.stride
+    return spans
+
+
+def _resolve(
+    codec: BlockCodec, rows: np.ndarray | Sequence[bytes], which: np.ndarray, first_record: int
+) -> dict[int, Decoded]:
     if not len(which):
         return {}
     options = dataclasses.replace(codec.decode_options, on_error="null")
     decoder = RecordDecoder(codec.layout, options)
-    return {int(i): decoder.decode(rows[i].tobytes(), first_record + int(i)) for i in which}
+    return {int(i): decoder.decode(bytes(rows[i]), first_record + int(i)) for i in which}
 
 
 def _write_back(

@@ -33,7 +33,7 @@ import numpy as np
 from adapters.codecs.copybook.block import Columns, finish_columns
 from adapters.codecs.copybook.block_encode import EncodedBlock, encode_block
 from adapters.codecs.copybook.blocks import PAD
-from adapters.codecs.copybook.encode_layout import EncodeLayout, encode_layout
+from adapters.codecs.copybook.encode_layout import EncodeLayout, encode_layout, tail_table
 from adapters.codecs.copybook.flatten import flatten_records
 from adapters.codecs.copybook.layout import Dim, Field, Layout
 from adapters.codecs.copybook.options import DecodeOptions, EncodeOptions
@@ -80,6 +80,7 @@ def compile_layout(
         segment_field=segment_field,
         branches=branches,
         encoding=encode_layout(layout, encode),
+        tail_table=tail_table(layout),
     )
 
 
@@ -98,6 +99,7 @@ class BlockCodec:
     segment_field: Field | None
     branches: dict[str, Path]
     encoding: EncodeLayout
+    tail_table: tuple[Path, Dim] | None  # a DEPENDING ON table ending the record (see encode_layout)
     chunk_records: int = field(default=CHUNK_RECORDS)
 
     @property
@@ -116,6 +118,24 @@ class BlockCodec:
         ``Columns`` reports it per record the way the reference decoder does.
         """
         rows = self._rows(data, n, first_record)
+        return self._decode(rows, first_record, None)
+
+    def decode_records(self, records: Sequence[bytes], *, first_record: int = 1) -> Columns:
+        """Decode records of varying length (V/VB framing): each one as ``RecordDecoder.decode`` would.
+
+        Records are padded or cut to ``record_length`` into one block; one whose length differs from the
+        bytes its layout spans (a shorter DEPENDING ON table ending the record is expected) is handed to
+        the reference with its own bytes.
+        """
+        length = self.record_length
+        if all(len(r) == length for r in records):
+            joined = b"".join(records)
+        else:
+            joined = b"".join(bytes(r[:length]).ljust(length, b"\x00") for r in records)
+        rows = np.frombuffer(joined, np.uint8).reshape(len(records), length)
+        return self._decode(rows, first_record, records)
+
+    def _decode(self, rows: np.ndarray, first_record: int, records: Sequence[bytes] | None) -> Columns:
         values = [np.empty((len(rows), *p.slot.counts, *p.item_shape), dtype=p.dtype) for p in self.plans]
         bad = [np.empty((len(rows), *p.slot.counts), dtype=bool) for p in self.plans]
         overrides: list[Overrides] = [{} for _ in self.plans]
@@ -135,7 +155,7 @@ class BlockCodec:
                 bad[k][start:stop] = chunk_bad
                 if chunk_overrides:
                     overrides[k].update(((start + at[0], *at[1:]), v) for at, v in chunk_overrides.items())
-        return finish_columns(self, rows, values, bad, overrides, first_record)
+        return finish_columns(self, rows, values, bad, overrides, first_record, records)
 
     def _rows(self, data: Buffer, n: int | None, first_record: int) -> np.ndarray:
         if isinstance(data, np.ndarray):

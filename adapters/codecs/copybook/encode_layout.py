@@ -22,7 +22,7 @@ from adapters.codecs.copybook.plan_encode import EncodeKernel, encode_plan
 from adapters.codecs.copybook.shapes import Path
 from adapters.codecs.copybook.tree import mapped_chains, own_dim
 
-__all__ = ["EncodeLayout", "encode_layout"]
+__all__ = ["EncodeLayout", "encode_layout", "tail_table"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ def encode_layout(layout: Layout, options: EncodeOptions) -> EncodeLayout:
         segment,
         branches,
         frozenset(mapped),
-        _tail_table(layout) if options.odo == "shift" else None,
+        tail_table(layout) if options.odo == "shift" else None,
     )
 
 
@@ -117,7 +117,7 @@ def _walk(
         member_fields.setdefault(id(child), ())
 
 
-def _tail_table(layout: Layout) -> tuple[Path, Dim] | None:
+def tail_table(layout: Layout) -> tuple[Path, Dim] | None:
     """The DEPENDING ON table that ends the record with nothing after it, if that is the only one: a
     shorter table then only shortens the record (``length - missing * stride``), moving nothing."""
     tables = [(node.path, dim) for node in layout.nodes() if (dim := own_dim(node)) and dim.variable]
