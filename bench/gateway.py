@@ -6,15 +6,13 @@ closed-loop callers spread over a few processes, a sample of results checked aga
 * ``onnxruntime`` -- in-process ``session.run`` from as many threads as callers: the limit for any server;
 * ``bare`` -- bench/bare_server.py, grpc + onnxruntime and nothing else: the floor a Python gRPC server costs;
 * ``bridgeway-off`` / ``bridgeway-on`` -- ``bridgeway serve`` with dynamic batching off / on;
-* ``mlserver`` -- optional (``--mlserver-python``): Seldon MLServer with the onnxruntime runtime in
-  bench/mlserver_runtime.py.
 
 Models: the example breast-cancer MLP (30 features) and a ~3.2M-parameter MLP built here; batch 1, 64 and
 1024 with 1, 8 and 32 callers. Prints rows/s and p50/p99 per cell, the ratios and PASS/MISS per target
 (bench/gateway_report.py). The systems of one cell run back to back, so each ratio compares measurements
 taken seconds apart on a machine whose load may drift.
 
-    python bench/gateway.py [--seconds 3] [--quick] [--json OUT]
+    python bench/gateway.py [--rounds 3] [--seconds 1.5] [--quick] [--json OUT]
 """
 
 from __future__ import annotations
@@ -24,13 +22,14 @@ import datetime
 import json
 import os
 import platform
+import signal
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from gateway_measure import Cell, ClientPool, InProcess
-from gateway_report import BARE, MLSERVER, OFF, ON, ORT, problems, results_table, summary, verdicts
+from gateway_report import BARE, OFF, ON, ORT, problems, results_table, summary, verdicts
 from gateway_setup import (
     BATCHING_OFF,
     BATCHING_ON,
@@ -47,25 +46,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Gateway benchmark: ratios to in-process and bare baselines."
     )
-    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per cell (default 3)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per cell (default 1)")
+    parser.add_argument("--seconds", type=float, default=1.5, help="measured seconds per round (default 1.5)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds per round (default 0.5)")
     parser.add_argument(
         "--rounds",
         type=int,
-        default=1,
+        default=3,
         help="measure each cell this many times, alternating the order of "
-        "the systems, and keep each system's median round (default 1)",
+        "the systems, and keep each system's median round (default 3)",
     )
-    parser.add_argument("--quick", action="store_true", help="batch 1 and 1024, 1 and 32 callers, 2 s cells")
+    parser.add_argument("--quick", action="store_true", help="batch 1 and 1024, 1 and 32 callers, one round")
     parser.add_argument("--batches", default="1,64,1024", help="comma-separated batch sizes")
     parser.add_argument("--callers", default="1,8,32", help="comma-separated caller counts")
     parser.add_argument("--models", default="breast-cancer,mlp-3m", help="comma-separated model names")
     parser.add_argument("--client-procs", type=int, default=2, help="load-generator processes (default 2)")
-    parser.add_argument("--mlserver-python", help="python of a virtualenv with mlserver: adds that system")
     parser.add_argument("--json", type=Path, help="also write every cell, ratio and verdict here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.batches, args.callers, args.seconds, args.warmup = "1,1024", "1,32", 2.0, 0.5
+        args.batches, args.callers, args.seconds, args.rounds = "1,1024", "1,32", 2.0, 1
     args.batch_list = [int(b) for b in args.batches.split(",")]
     args.caller_list = [int(c) for c in args.callers.split(",")]
     args.model_list = args.models.split(",")
@@ -76,19 +74,14 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _starters(model: BenchModel, root: Path, args: argparse.Namespace) -> list[tuple[str, Any]]:
+def _starters(model: BenchModel, root: Path) -> list[tuple[str, Any]]:
     off = build_repository(root, model, BATCHING_OFF, "off")
-    on = build_repository(root, model, BATCHING_ON, "on")
-    starters: list[tuple[str, Any]] = [
+    on = build_repository(root, model, BATCHING_ON[model.name], "on")
+    return [
         (BARE, lambda: start_bare(model, BARE)),
         (OFF, lambda: start_gateway(off, OFF)),
         (ON, lambda: start_gateway(on, ON)),
     ]
-    if args.mlserver_python:
-        from mlserver_setup import start_mlserver
-
-        starters.append((MLSERVER, lambda: start_mlserver(args.mlserver_python, root, model, MLSERVER)))
-    return starters
 
 
 def median_cell(cells: list[Cell]) -> Cell:
@@ -121,7 +114,7 @@ def run_model(model: BenchModel, root: Path, pool: ClientPool, args: argparse.Na
     """Every (batch, callers) cell of one model, the systems of a cell back to back."""
     cells = []
     local = InProcess(model)
-    with running(_starters(model, root, args)) as servers:
+    with running(_starters(model, root)) as servers:
         for batch in args.batch_list:
             for callers in args.caller_list:
                 row = measure_cell(local, servers, pool, batch, callers, args)
@@ -154,6 +147,8 @@ def machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the servers and load generators started here are stopped too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     started = datetime.datetime.now(datetime.UTC)
     with tempfile.TemporaryDirectory(prefix="bridgeway-bench-") as tmp:
         root = Path(tmp)
