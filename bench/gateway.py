@@ -6,6 +6,8 @@ closed-loop callers spread over a few processes, a sample of results checked aga
 * ``onnxruntime`` -- in-process ``session.run`` from as many threads as callers: the limit for any server;
 * ``bare`` -- bench/bare_server.py, grpc + onnxruntime and nothing else: the floor a Python gRPC server costs;
 * ``bridgeway-off`` / ``bridgeway-on`` -- ``bridgeway serve`` with dynamic batching off / on;
+* ``mlserver`` -- optional (``--mlserver-python``): Seldon MLServer from a virtualenv of its own, serving the
+  models through the small onnxruntime runtime in bench/mlserver_runtime.py;
 
 Models: the example breast-cancer MLP (30 features) and a ~3.2M-parameter MLP built here; batch 1, 64 and
 1024 with 1, 8 and 32 callers. Prints rows/s and p50/p99 per cell, the ratios and PASS/MISS per target
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway_measure import Cell, ClientPool, InProcess
-from gateway_report import BARE, OFF, ON, ORT, problems, results_table, summary, verdicts
+from gateway_report import BARE, MLSERVER, OFF, ON, ORT, problems, results_table, summary, verdicts
 from gateway_setup import (
     BATCHING_OFF,
     BATCHING_ON,
@@ -60,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--callers", default="1,8,32", help="comma-separated caller counts")
     parser.add_argument("--models", default="breast-cancer,mlp-3m", help="comma-separated model names")
     parser.add_argument("--client-procs", type=int, default=2, help="load-generator processes (default 2)")
+    parser.add_argument(
+        "--mlserver-python", help="python of a virtualenv with mlserver installed: adds MLServer as a system"
+    )
     parser.add_argument("--json", type=Path, help="also write every cell, ratio and verdict here")
     args = parser.parse_args(argv)
     if args.quick:
@@ -74,14 +79,19 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _starters(model: BenchModel, root: Path) -> list[tuple[str, Any]]:
+def _starters(model: BenchModel, root: Path, mlserver_python: str | None) -> list[tuple[str, Any]]:
     off = build_repository(root, model, BATCHING_OFF, "off")
     on = build_repository(root, model, BATCHING_ON[model.name], "on")
-    return [
+    starters: list[tuple[str, Any]] = [
         (BARE, lambda: start_bare(model, BARE)),
         (OFF, lambda: start_gateway(off, OFF)),
         (ON, lambda: start_gateway(on, ON)),
     ]
+    if mlserver_python:
+        from mlserver_setup import start_mlserver
+
+        starters.append((MLSERVER, lambda: start_mlserver(mlserver_python, root, model, MLSERVER)))
+    return starters
 
 
 def median_cell(cells: list[Cell]) -> Cell:
@@ -114,7 +124,7 @@ def run_model(model: BenchModel, root: Path, pool: ClientPool, args: argparse.Na
     """Every (batch, callers) cell of one model, the systems of a cell back to back."""
     cells = []
     local = InProcess(model)
-    with running(_starters(model, root)) as servers:
+    with running(_starters(model, root, args.mlserver_python)) as servers:
         for batch in args.batch_list:
             for callers in args.caller_list:
                 row = measure_cell(local, servers, pool, batch, callers, args)

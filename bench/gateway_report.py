@@ -16,8 +16,8 @@ from typing import Any
 
 from gateway_measure import Cell
 
-ORT, BARE, OFF, ON = "onnxruntime", "bare", "bridgeway-off", "bridgeway-on"
-SYSTEM_ORDER = (ORT, BARE, OFF, ON)
+ORT, BARE, OFF, ON, MLSERVER = "onnxruntime", "bare", "bridgeway-off", "bridgeway-on", "mlserver"
+SYSTEM_ORDER = (ORT, BARE, OFF, ON, MLSERVER)
 BIG_MODEL = "mlp-3m"
 
 
@@ -90,6 +90,8 @@ def results_table(cells: list[Cell]) -> str:
     """Markdown: one row per (model, batch, callers); rows/s (p50/p99 ms) per system, then the ratios."""
     present = [s for s in SYSTEM_ORDER if any(c.system == s for c in cells)]
     head = ["model", "batch", "callers", *present, "off/bare", "on/bare", "off/ort", "on/ort", "bare/ort"]
+    if MLSERVER in present:
+        head.append("mlserver/bare")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (model, batch, callers), systems in by_cell(cells).items():
         big1x32 = model == BIG_MODEL and batch == 1 and callers == 32
@@ -101,6 +103,8 @@ def results_table(cells: list[Cell]) -> str:
             _mark(_ratio(systems, ON, ORT), 0.5 if batch == 1024 else None),
             _mark(_ratio(systems, BARE, ORT), None),
         ]
+        if MLSERVER in present:
+            row.append(_mark(_ratio(systems, MLSERVER, BARE), None))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
