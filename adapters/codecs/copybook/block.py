@@ -57,6 +57,7 @@ class Columns(Mapping[str, Column]):
         self._resolved = resolved
         self._n = len(next(iter(columns.values())).bad) if columns else 0
         self._spans: np.ndarray | None = None
+        self._build: Any = None  # record builder over the columns' Python values, made on first use
 
     @property
     def n(self) -> int:
@@ -105,6 +106,11 @@ class Columns(Mapping[str, Column]):
         return [self._resolved[i].values if i in self._resolved else build(i) for i in range(self.n)]
 
     def _builder(self) -> Any:
+        if self._build is None:
+            self._build = self._make_builder()
+        return self._build
+
+    def _make_builder(self) -> Any:
         codec = self.codec
         lists = {column.field.path: _python_values(column) for column in self._columns.values()}
         counts = {path: count.tolist() for path, count in self.counts.items()}
@@ -182,7 +188,7 @@ def _counts(
         assert dim.depending_on is not None
         k = index.get(dim.depending_on)
         counter = fields[k] if k is not None else None
-        if counter is None or counter.dims or counter.scale > 0 or not counter.numeric:
+        if k is None or counter is None or counter.dims or counter.scale > 0 or not counter.numeric:
             flagged[:] = True  # not a plain integer counter: let the reference judge every record
             counts[owner] = np.full(len(flagged), dim.count, dtype=np.int64)
             continue

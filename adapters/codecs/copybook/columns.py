@@ -44,7 +44,7 @@ def exact(unscaled: int, scale: int) -> int | Decimal:
     """The value of stored digits exactly as the reference gives it: ``int`` without a fraction, else a
     ``Decimal`` with exponent ``-scale`` (``exact(3050, 2)`` is ``Decimal('30.50')``)."""
     if scale <= 0:
-        return unscaled * 10**-scale
+        return int(unscaled * 10**-scale)
     return Decimal(f"{unscaled}E-{scale}")
 
 

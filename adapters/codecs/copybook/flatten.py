@@ -56,7 +56,7 @@ def to_unscaled(value: Any, scale: int) -> int | None:
         magnitude, rest = divmod(magnitude, 10**-shift)
         if rest:
             return None
-    return -magnitude if sign else magnitude
+    return int(-magnitude if sign else magnitude)
 
 
 def _convert(field: Field, value: Any) -> Any:
@@ -88,6 +88,11 @@ class _Collector:
         self.lengths: dict[Path, np.ndarray] = {
             owner: np.zeros(n, dtype=np.int64) for owner in codec.odo_tables
         }
+
+    def nested(self, owner: Path) -> bool:
+        """Whether the table ``owner`` lies inside another table."""
+        node = next(n for n in self.codec.layout.nodes() if n.path == owner)
+        return len(node.dims) > 1
 
     def group(self, group: Group, obj: Any, i: int, idx: tuple[int, ...], owner: bool) -> None:
         if not isinstance(obj, Mapping):
@@ -150,6 +155,9 @@ def flatten_records(codec: BlockCodec, records: Sequence[Mapping[str, Any]]) -> 
     for owner, dim in codec.odo_tables.items():
         assert dim.depending_on is not None
         counter = values[dim.depending_on]
+        if counter.ndim > 1 or len(dim.owner) != len(owner) or collector.nested(owner):
+            flagged[:] = True  # a counter or table inside another table: the reference judges every record
+            continue
         flagged |= ~valid[dim.depending_on] | (collector.lengths[owner] != counter)
     return EncodeInput(len(records), values, valid, flagged, records.__getitem__, problems)
 

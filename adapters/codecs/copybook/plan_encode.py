@@ -14,6 +14,7 @@ reference ``fields.encode_field`` value by value.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +59,10 @@ def _integers(values: np.ndarray) -> np.ndarray:
 
 
 def _range_problem(field: Field, values: np.ndarray) -> np.ndarray:
+    return np.asarray(_out_of_range(field, values), dtype=bool)
+
+
+def _out_of_range(field: Field, values: np.ndarray) -> Any:
     """Values ``fields._check_fits`` rejects: negative when unsigned, beyond the PICTURE's digits, or for
     COMP-5 beyond the storage."""
     negative = values < 0
@@ -79,11 +84,10 @@ def _range_problem(field: Field, values: np.ndarray) -> np.ndarray:
 
 
 def _magnitude(values: np.ndarray) -> np.ndarray:
-    if values.dtype == object:
-        return np.abs(values)
     if values.dtype.kind == "u":
         return values
-    return np.abs(values).astype(np.uint64)
+    magnitude = np.abs(values)
+    return np.asarray(magnitude if values.dtype == object else magnitude.astype(np.uint64))
 
 
 def _zoned(field: Field, options: EncodeOptions) -> EncodeKernel:
@@ -166,6 +170,7 @@ def _text(field: Field, options: EncodeOptions, tables: vt.TextTables) -> Encode
         data, slow = vt.encode_points(values, field.size, tables)
         problem = np.zeros(values.shape, dtype=bool)
         if slow.any():
+            data = np.array(data)  # writable: the fast path may hand back a read-only buffer
             _redo(field, options, values, slow, data, problem)
         return data, problem
 

@@ -191,11 +191,11 @@ def redo(
 def unscale(value: object, scale: int) -> int:
     """The integer of stored digits of a reference value (``Decimal('30.50')``, scale 2 -> 3050)."""
     if isinstance(value, int):
-        return value // 10**-scale if scale < 0 else value * 10**scale
+        return int(value // 10**-scale if scale < 0 else value * 10**scale)
     assert isinstance(value, Decimal)
     sign, digits, exponent = value.as_tuple()  # exact at any length (scaleb would round to 28 digits)
     assert isinstance(exponent, int)
     magnitude = int("".join(map(str, digits)) or "0")
     shift = exponent + scale
     magnitude = magnitude * 10**shift if shift >= 0 else magnitude // 10**-shift
-    return -magnitude if sign else magnitude
+    return int(-magnitude if sign else magnitude)

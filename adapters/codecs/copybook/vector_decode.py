@@ -134,6 +134,7 @@ def decode_zoned(rows: np.ndarray, slot: Slot, spec: ZonedSpec) -> tuple[np.ndar
         digits = x & (_LOW_NIBBLES & lanes)
         flaws |= digits & ((digits << _U(1)) | (digits << _U(2))) & _BYTE_BIT3
         if punched_lane is not None:
+            assert spec.punch_at is not None
             assert spec.punch_digit is not None and spec.punch_negative is not None
             punched = byte_view(rows, slot, spec.punch_at, 1)[..., 0]
             digit = spec.punch_digit[punched]

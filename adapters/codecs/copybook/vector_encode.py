@@ -30,7 +30,8 @@ def _split_8(w: np.ndarray) -> np.ndarray:
     x = (q << _U(16)) | (x - q * _U(100))
     # x // 10 per 16-bit lane: x * 103 >> 10 is exact below 100.
     q = ((x * _U(103)) >> _U(10)) & _U(0x000F000F000F000F)
-    return (q << _U(8)) | (x - q * _U(10))
+    digits: np.ndarray = (q << _U(8)) | (x - q * _U(10))
+    return digits
 
 
 def _words(magnitude: np.ndarray, count: int, digits_per_word: int) -> list[np.ndarray]:
@@ -72,7 +73,8 @@ def _bcd_8(w: np.ndarray) -> np.ndarray:
     d = _split_8(w)
     t = ((d >> _U(4)) | d) & _U(0x00FF00FF00FF00FF)  # digit pairs -> one byte each, in 16-bit lanes
     t = (t | (t >> _U(8))) & _U(0x0000FFFF0000FFFF)
-    return (t | (t >> _U(16))) & _U(0xFFFFFFFF)
+    packed: np.ndarray = (t | (t >> _U(16))) & _U(0xFFFFFFFF)
+    return packed
 
 
 def packed_bytes(magnitude: np.ndarray, size: int, sign: np.ndarray) -> np.ndarray:

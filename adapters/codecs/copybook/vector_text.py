@@ -112,8 +112,16 @@ def _build(codepage: Codepage) -> TextTables | None:
         space=codepage.space,
         narrow_encode=narrow_encode,
         narrow_missing=narrow_missing,
-        latin1=decode.astype(np.uint8).tobytes() if bool((decode < 0x100).all()) else None,
+        latin1=_latin1(decode, mapped),
     )
+
+
+def _latin1(decode: np.ndarray, mapped: np.ndarray) -> bytes | None:
+    """byte -> Latin-1 byte of its character, when every byte that decodes gives one below U+0100 (bytes
+    that do not decode give 00: placeholders, redone by the reference)."""
+    if not bool((decode[mapped] < 0x100).all()):
+        return None
+    return np.where(mapped, decode, 0).astype(np.uint8).tobytes()
 
 
 def _narrow_encode(encode: np.ndarray, space: int) -> tuple[bytes | None, int | None]:
@@ -135,8 +143,8 @@ def undecodable(raw: np.ndarray, tables: TextTables) -> np.ndarray | None:
     if not tables.partial:
         return None
     if tables.invalid_high:
-        return (raw >= 0x80).any(axis=-1)
-    return (np.take(tables.decode, raw) == UNMAPPED).any(axis=-1)
+        return np.asarray((raw >= 0x80).any(axis=-1))
+    return np.asarray((np.take(tables.decode, raw) == UNMAPPED).any(axis=-1))
 
 
 def materialize(raw: np.ndarray, tables: TextTables, mode: str, justified: bool) -> np.ndarray:
@@ -161,7 +169,7 @@ def utf16_surrogates(raw: np.ndarray) -> np.ndarray:
     """Occurrences of UTF-16BE ``raw`` ``(..., 2 * width)`` holding a surrogate (they need the real
     UTF-16 decoder, which pairs them or rejects them)."""
     units = raw.view(">u2")
-    return ((units >= 0xD800) & (units <= 0xDFFF)).any(axis=-1)
+    return np.asarray(((units >= 0xD800) & (units <= 0xDFFF)).any(axis=-1))
 
 
 def materialize_utf16(raw: np.ndarray, mode: str, justified: bool) -> np.ndarray:
