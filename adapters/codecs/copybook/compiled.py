@@ -32,7 +32,7 @@ import numpy as np
 
 from adapters.codecs.copybook.block import Columns, finish_columns
 from adapters.codecs.copybook.block_encode import EncodedBlock, encode_block
-from adapters.codecs.copybook.blocks import PAD
+from adapters.codecs.copybook.blocks import PAD, byte_view
 from adapters.codecs.copybook.encode_layout import EncodeLayout, encode_layout, tail_table
 from adapters.codecs.copybook.flatten import flatten_records
 from adapters.codecs.copybook.layout import Dim, Field, Layout
@@ -136,7 +136,13 @@ class BlockCodec:
         return self._decode(rows, first_record, records)
 
     def _decode(self, rows: np.ndarray, first_record: int, records: Sequence[bytes] | None) -> Columns:
-        values = [np.empty((len(rows), *p.slot.counts, *p.item_shape), dtype=p.dtype) for p in self.plans]
+        # Text columns keep raw bytes; over an immutable input (``bytes``) they are views of it, not copies.
+        shared = not rows.flags.writeable
+        views = [shared and p.item_shape != () and p.dtype == np.uint8 for p in self.plans]
+        values = [
+            byte_view(rows, p.slot) if view else np.empty((len(rows), *p.slot.counts, *p.item_shape), p.dtype)
+            for p, view in zip(self.plans, views, strict=True)
+        ]
         bad = [np.empty((len(rows), *p.slot.counts), dtype=bool) for p in self.plans]
         overrides: list[Overrides] = [{} for _ in self.plans]
         if self.pad:
@@ -149,9 +155,10 @@ class BlockCodec:
             stop = start + len(chunk)
             for k, plan in enumerate(self.plans):
                 chunk_values, chunk_bad, chunk_overrides = plan.run(chunk)
-                if chunk_values.dtype == object and values[k].dtype != object:
-                    values[k] = values[k].astype(object)
-                values[k][start:stop] = chunk_values
+                if not views[k]:
+                    if chunk_values.dtype == object and values[k].dtype != object:
+                        values[k] = values[k].astype(object)
+                    values[k][start:stop] = chunk_values
                 bad[k][start:stop] = chunk_bad
                 if chunk_overrides:
                     overrides[k].update(((start + at[0], *at[1:]), v) for at, v in chunk_overrides.items())
