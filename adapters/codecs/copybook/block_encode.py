@@ -93,6 +93,8 @@ def encode_block(codec: BlockCodec, given: EncodeInput, first_record: int) -> En
         values = given.values[field.path]
         write = _write_mask(codec, field, writes, counts, n)
         slot = Slot.of(field)
+        missing = None if given.valid[field.path].all() else ~given.valid[field.path]
+        unfit = given.problems.get(field.path) if given.problems else None
         for start in range(0, n, codec.chunk_records):
             stop = min(start + codec.chunk_records, n)
             data, problem = kernel(values[start:stop])
@@ -102,11 +104,12 @@ def encode_block(codec: BlockCodec, given: EncodeInput, first_record: int) -> En
                 view[...] = data
             else:
                 np.copyto(view, data, where=part[..., None])
-            trouble = problem | ~given.valid[field.path][start:stop]
-            if given.problems is not None:
-                trouble |= given.problems[field.path][start:stop]
+            trouble = problem
+            for extra in (missing, unfit):
+                if extra is not None:
+                    trouble = trouble | extra[start:stop]
             if part is not None:
-                trouble &= part
+                trouble = trouble & part
             if trouble.any():
                 flagged[start:stop] |= trouble.reshape(stop - start, -1).any(axis=1)
     lengths = np.full(n, length, dtype=np.int64)

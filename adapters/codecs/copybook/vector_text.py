@@ -215,17 +215,21 @@ def encode_points(strings: np.ndarray, width: int, tables: TextTables) -> tuple[
         slow |= np.strings.str_len(strings) > width
         points = points[..., :width]
     if tables.narrow_encode is not None and points.size and int(points.max()) < 256:
-        data = _translate(points.astype(np.uint8), tables.narrow_encode)
+        narrow = points.astype(np.uint8)
+        data = _translate(narrow, tables.narrow_encode)
         if tables.narrow_missing is not None:
             slow |= (data == tables.narrow_missing).any(axis=-1)
+        zero = narrow == 0
     else:
         in_bmp = points < _BMP
         wide = np.take(tables.encode, np.where(in_bmp, points, 0))
         wide[points == 0] = tables.space
         slow |= ((wide == NO_BYTE) | ~in_bmp).any(axis=-1)
         data = wide.astype(np.uint8)
-    zero = points == 0
-    slow |= (zero[..., :-1] & ~zero[..., 1:]).any(axis=-1)  # a NUL inside the text is not padding
+        zero = points == 0
+    inner_nul = zero[..., :-1] & ~zero[..., 1:]  # a NUL inside the text is not padding
+    if inner_nul.any():
+        slow |= inner_nul.any(axis=-1)
     if itemsize < width:
         padded = np.full((*strings.shape, width), tables.space, dtype=np.uint8)
         padded[..., :itemsize] = data
