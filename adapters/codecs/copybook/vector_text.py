@@ -32,6 +32,7 @@ __all__ = [
     "utf16_surrogates",
 ]
 
+CHUNK = 16384  # records per pass when building str values
 UNMAPPED = np.uint32(0xFFFFFFFF)  # decode table entry of a byte that does not decode on its own
 NO_BYTE = np.uint16(0xFFFF)  # encode table entry of a code point the page cannot encode on its own
 _BMP = 0x10000
@@ -150,19 +151,25 @@ def undecodable(raw: np.ndarray, tables: TextTables) -> np.ndarray | None:
 def materialize(raw: np.ndarray, tables: TextTables, mode: str, justified: bool) -> np.ndarray:
     """``str`` array ``(...)`` of single-byte ``raw`` ``(..., width)``, trimmed as the reference trims.
 
-    Occurrences with undecodable bytes come out as placeholders; the caller overrides them.
+    Occurrences with undecodable bytes come out as placeholders; the caller overrides them. Works in
+    chunks of :data:`CHUNK` records, so that gathering the bytes (often a strided view of the input)
+    and every pass after it stay in the CPU caches.
     """
     width = raw.shape[-1]
-    trimmed = _trim(np.ascontiguousarray(raw).view(f"S{width}")[..., 0], mode, justified, tables.pad)
-    data = trimmed.view(np.uint8).reshape(raw.shape)
-    if tables.latin1 is not None:  # bytes.translate to Latin-1, then widen: faster than a numpy gather
-        strings = np.empty(raw.shape[:-1], dtype=f"U{width}")
-        np.copyto(strings.view(np.uint32).reshape(raw.shape), _translate(data, tables.latin1))
-        return strings
-    points = np.take(tables.decode, data)
-    if tables.partial:
-        points[points == UNMAPPED] = 0
-    return points.view(f"U{width}")[..., 0]
+    strings = np.empty(raw.shape[:-1], dtype=f"U{width}")
+    points = strings.view(np.uint32).reshape(raw.shape)
+    for start in range(0, len(raw), CHUNK):
+        part = raw[start : start + CHUNK]
+        trimmed = _trim(np.ascontiguousarray(part).view(f"S{width}")[..., 0], mode, justified, tables.pad)
+        data = trimmed.view(np.uint8).reshape(part.shape)
+        if tables.latin1 is not None:  # bytes.translate to Latin-1, then widen: faster than a numpy gather
+            np.copyto(points[start : start + CHUNK], _translate(data, tables.latin1))
+        else:
+            chunk = np.take(tables.decode, data)
+            if tables.partial:
+                chunk[chunk == UNMAPPED] = 0
+            points[start : start + CHUNK] = chunk
+    return strings
 
 
 def utf16_surrogates(raw: np.ndarray) -> np.ndarray:
