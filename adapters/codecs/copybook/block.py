@@ -119,12 +119,7 @@ class Columns(Mapping[str, Column]):
 
 def _python_values(column: Column) -> list[Any]:
     """The column as nested Python lists of the reference's value types, ``None`` where bad."""
-    if column.decimal:
-        values = column.decimals()
-    else:
-        values = column.values.astype(object)
-    if column.bad.any():
-        values[column.bad] = None
+    values = column.decimals()  # None where bad (occurrences that do not exist are never read)
     return list(values.tolist())
 
 

@@ -105,24 +105,33 @@ class Column:
         return ~self.bad if self.present is None else self.present & ~self.bad
 
     def decimals(self) -> np.ndarray:
-        """An ``object`` array of exact values (``int`` or ``Decimal``), the reference's value types.
+        """An ``object`` array of exact values (``int`` or ``Decimal``), the reference's value types, with
+        ``None`` where an occurrence is bad or does not exist (as the reference's nulls).
 
         Text and float columns come back as ``object`` arrays of their ``str`` / ``float`` values.
         """
         if not self.decimal:
-            return self.values.astype(object)
-        scale = self.field.scale
-        out = np.empty(self.values.shape, dtype=object)
-        flat = out.reshape(-1)
-        flat[:] = [exact(int(v), scale) for v in self.values.reshape(-1).tolist()]
+            out = self.values.astype(object)
+        else:
+            scale = self.field.scale
+            out = np.empty(self.values.shape, dtype=object)
+            flat = out.reshape(-1)
+            flat[:] = [exact(int(v), scale) for v in self.values.reshape(-1).tolist()]
+        valid = self.valid
+        if not valid.all():
+            out[~valid] = None
         return out
 
     def floats(self) -> np.ndarray:
-        """``float64`` values for model input (the only place a decimal becomes binary floating point)."""
+        """``float64`` values for model input (the only place a decimal becomes binary floating point);
+        NaN where an occurrence is bad or does not exist."""
         if not self.decimal:
-            if self.values.dtype.kind in "fc":
-                return self.values.astype(np.float64)
-            raise TypeError(f"text field {self.name} has no numeric value")
-        values = self.values.astype(np.float64)
-        scale = self.field.scale
-        return values / 10.0**scale if scale > 0 else values * 10.0**-scale
+            if self.values.dtype.kind not in "fc":
+                raise TypeError(f"text field {self.name} has no numeric value")
+            values = self.values.astype(np.float64)
+        else:
+            values = self.values.astype(np.float64)
+            scale = self.field.scale
+            values = values / 10.0**scale if scale > 0 else values * 10.0**-scale
+        valid = self.valid
+        return values if valid.all() else np.where(valid, values, np.nan)

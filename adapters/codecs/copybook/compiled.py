@@ -20,6 +20,20 @@ vectorise, it hands to the reference, with identical results:
 
 Records are processed in chunks (``chunk_records``, default 16384): every field's kernels pass over one
 chunk while it is in the CPU caches.
+
+Example::
+
+    >>> from decimal import Decimal
+    >>> from adapters.codecs.copybook.parser import parse_copybook
+    >>> codec = compile_layout(parse_copybook("01 R. 05 ID PIC X(4). 05 AMT PIC S9(3)V99 COMP-3."))
+    >>> block = codec.encode_records([{"ID": "A1", "AMT": Decimal("30.50")}, {"ID": "B2", "AMT": -1}])
+    >>> block.data.hex(" ")
+    'c1 f1 40 40 03 05 0c c2 f2 40 40 00 10 0d'
+    >>> columns = codec.decode(block.data)
+    >>> columns["AMT"].values.tolist(), columns["AMT"].scale, columns["ID"].values.tolist()
+    ([3050, -100], 2, ['A1', 'B2'])
+    >>> columns.records()
+    [{'ID': 'A1', 'AMT': Decimal('30.50')}, {'ID': 'B2', 'AMT': Decimal('-1.00')}]
 """
 
 from __future__ import annotations

@@ -209,3 +209,21 @@ def test_redefines_members_that_do_not_decode_are_null_without_an_error() -> Non
     columns = codec.decode("ABCD".encode("cp037"))
     assert columns.records() == [{"A": "ABCD", "B": None}] and not columns.bad_mask().any()
     assert codec.encode(columns).data == "ABCD".encode("cp037")
+
+
+def test_exact_and_float_views_null_what_did_not_decode_or_does_not_exist() -> None:
+    codec = compile_layout(DEPENDING)
+    data = codec.encode_records([{"N": 2, "ITEMS": [{"SKU": "A", "PRICE": Decimal("1.5")}] * 2}]).data
+    price = codec.decode_records([data])["PRICE"]
+    assert price.decimals().tolist() == [[Decimal("1.5"), Decimal("1.5"), None, None]]
+    floats = price.floats()
+    assert floats[0, :2].tolist() == [1.5, 1.5] and np.isnan(floats[0, 2:]).all()
+
+
+@pytest.mark.parametrize("module", ["columns", "compiled"])
+def test_docstring_examples_of_the_block_codec_hold(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"adapters.codecs.copybook.{module}"))
+    assert result.attempted > 0 and result.failed == 0
