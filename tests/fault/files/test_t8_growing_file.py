@@ -73,4 +73,5 @@ def test_a_growing_file_is_not_read_before_it_is_complete(tmp_path: Path, mode: 
     assert list((tmp_path / "mf" / "errors").iterdir()) == []
     claimed = claimed_at(process.log_lines, "CLAIMS.DAT")
     window = 1.0 if mode == "stable" else 0.0
-    assert claimed >= complete_at + window - 0.1  # stability is judged on file mtimes, whose granularity is coarser than the clock
+    # Stability is judged on file mtimes, whose granularity is coarser than the clock.
+    assert claimed >= complete_at + window - 0.1
