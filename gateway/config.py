@@ -192,7 +192,7 @@ class ServerSettings(_Strict):
     ``threads`` is the whole server's intra-op thread budget, split across loaded model sessions (a model's
     ``threads`` overrides its share). ``default_batching`` applies to models whose model.yaml does not say;
     ``None`` serves them unbatched. ``unbatched_concurrency`` is how many runs of an unbatched version may
-    execute at once (default: its intra-op share, at least 2). Message sizes are bytes. ``drain_grace_s`` is
+    execute at once (default: 4 per intra-op thread, 4 to 16). Message sizes are bytes. ``drain_grace_s`` is
     how long a stop waits for queued and running requests.
 
     Security and audit (DESIGN.md "Security and audit", read by ``gateway.trust``): ``tls_cert`` and

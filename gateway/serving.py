@@ -28,6 +28,8 @@ __all__ = ["LoadPlan", "ServedVersion", "batchable", "load_session", "serve_vers
 log = logging.getLogger(__name__)
 
 PLATFORM = "onnxruntime_onnx"
+# Upper bound of the default unbatched concurrency (see run_concurrency).
+MAX_UNBATCHED_RUNS = 16
 BatchHook = Callable[[str, str, int, int], None]  # (model, version, rows, infer_ns) after every run
 
 
@@ -188,14 +190,18 @@ def run_concurrency(plan: LoadPlan, settings: ServerSettings, batched: bool) -> 
     """How many runs of one version may execute at once (each on its own worker thread).
 
     Batched: one batch at a time; the queue fills the next batch while it runs, and the event loop keeps a
-    core for decoding requests. Unbatched: at least two, so one run's thread hand-off overlaps another's
-    compute (one at a time left cores idle in measurements), and no more than the session's intra-op share.
+    core for decoding requests. Unbatched: four per intra-op thread, between 4 and 16. Concurrent runs share
+    the session's intra-op pool, and with spinning off that pool idles between the parallel parts of a run;
+    overlapping runs fill those gaps. On 2 cores, 2 -> 8 took a 3M-parameter MLP at batch 64 x 8 callers from
+    0.84 to 0.94 x the bare server (which runs up to 16); the cap bounds the activations held at once.
     """
     if plan.config.concurrency:
         return plan.config.concurrency
     if batched:
         return 1
-    return settings.unbatched_concurrency or max(2, plan.session.intra_op_threads)
+    return settings.unbatched_concurrency or min(
+        MAX_UNBATCHED_RUNS, max(4, 4 * plan.session.intra_op_threads)
+    )
 
 
 def serve_version(
