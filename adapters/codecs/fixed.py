@@ -39,12 +39,13 @@ from adapters.codecs.copybook import (
     RecordWriter,
     Rejected,
     TrailerCheck,
+    check_trailer,
     decode_stream,
 )
-from adapters.codecs.errors import RecordDecodeError, RecordEncodeError, TrailerMismatch
+from adapters.codecs.errors import RecordDecodeError, RecordEncodeError
 from adapters.codecs.fixed_blocks import BlockReader
 
-__all__ = ["FixedReader", "FixedWriter", "ResultLayoutError", "check_trailer", "record_fields"]
+__all__ = ["FixedReader", "FixedWriter", "ResultLayoutError", "record_fields"]
 
 
 class ResultLayoutError(ValueError):
@@ -70,12 +71,27 @@ def _collect(group: Group, prefix: str, out: list[str]) -> None:
             out.append(f"{prefix}{child.name}")
 
 
+def _columns_match_records(group: Group) -> bool:
+    """True when the block codec's columns give every field the value the reference decoder gives it.
+
+    Not so for an OCCURS group (the reference nests a record per occurrence) or an OCCURS DEPENDING ON
+    table (the reference's list ends at the count); such layouts are decoded record by record.
+    """
+    for child in group.children:
+        if any(dim.depending_on is not None for dim in child.dims):
+            return False
+        if isinstance(child, Group) and (child.dims or not _columns_match_records(child)):
+            return False
+    return True
+
+
 class FixedReader:
     """Reads a caller-opened binary stream of records in chunks. ``wanted(name)`` limits the columns;
     ``numeric(name)`` names the fields to return as ``float64`` (model inputs) rather than exact values.
 
-    Fixed-length records of the layout's own length go through the block codec (``fixed_blocks``); other
-    framings are decoded record by record by the reference decoder. Both give the same values and errors.
+    Fixed-length records of the layout's own length go through the block codec (``fixed_blocks``) unless the
+    layout has OCCURS groups or DEPENDING ON tables; everything else is decoded record by record by the
+    reference decoder. Both give the same values and errors.
     """
 
     def __init__(
@@ -97,8 +113,11 @@ class FixedReader:
         self._numeric = numeric
         self.fields = record_fields(layout)
         self._blocked = (
-            framing.record_format in ("F", "FB") and framing.record_length == layout.record_length
-        ) and not framing.skip_header
+            framing.record_format in ("F", "FB")
+            and framing.record_length == layout.record_length
+            and not framing.skip_header
+            and _columns_match_records(layout.root)
+        )
 
     def chunks(self, stream: BinaryIO, rows: int) -> Iterator[DecodedChunk]:
         """Chunks of at most ``rows`` decoded records, in input order; at least one chunk.
@@ -161,33 +180,6 @@ class FixedReader:
             column[:] = [record.get(name) for record in records]
             columns[name] = column
         return DecodedChunk(columns, np.asarray(numbers, dtype=np.int64), bad, self.fields)
-
-
-def check_trailer(check: TrailerCheck, trailer: bytes, count: int, codepage: Codepage) -> None:
-    """Raise TrailerMismatch unless the trailer's count field holds ``count`` (the records read)."""
-    field = check.layout.field(check.count_field)
-    if len(trailer) < field.offset + field.size:
-        raise TrailerMismatch(
-            "the trailer is too short to hold its record count",
-            field=field.qualified_name,
-            data=trailer,
-            expected=f"{field.offset + field.size} bytes",
-            found=f"{len(trailer)} bytes",
-        )
-    values: Any = (
-        RecordDecoder(check.layout, DecodeOptions(codepage=codepage, on_error="fail")).decode(trailer).values
-    )
-    for name in field.path[1:]:
-        values = values[name]
-    if values != count:
-        raise TrailerMismatch(
-            "trailer record count does not match the records read",
-            field=field.qualified_name,
-            offset=field.offset,
-            data=trailer[field.offset : field.offset + field.size],
-            expected=f"{values} records",
-            found=f"{count} records",
-        )
 
 
 def _flatten(values: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:

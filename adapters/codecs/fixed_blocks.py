@@ -16,7 +16,7 @@ import numpy as np
 
 from adapters.codecs.chunks import BadRecord, DecodedChunk
 from adapters.codecs.copybook import Codepage, DecodeOptions, Field, Group, Layout
-from adapters.codecs.copybook.compiled import BlockCodec, compile_layout
+from adapters.codecs.copybook import BlockCodec, compile_layout
 from adapters.codecs.errors import RecordLengthError
 
 __all__ = ["BlockReader", "flattened_fields"]

@@ -7,6 +7,7 @@
 """
 
 from adapters.codecs.copybook.codepages import Codepage, available_codepages, get_codepage
+from adapters.codecs.copybook.compiled import BlockCodec, compile_layout
 from adapters.codecs.copybook.encoder import RecordEncoder
 from adapters.codecs.copybook.framing import Framing, RawRecord, RecordFormat, RecordReader, RecordWriter
 from adapters.codecs.copybook.layout import (
@@ -24,9 +25,16 @@ from adapters.codecs.copybook.layout import (
 from adapters.codecs.copybook.options import DecodeOptions, EncodeOptions, Segments
 from adapters.codecs.copybook.parser import parse_copybook
 from adapters.codecs.copybook.reference import Decoded, RecordDecoder
-from adapters.codecs.copybook.stream import DecodedRecord, Rejected, TrailerCheck, decode_stream
+from adapters.codecs.copybook.stream import (
+    DecodedRecord,
+    Rejected,
+    TrailerCheck,
+    check_trailer,
+    decode_stream,
+)
 
 __all__ = [
+    "BlockCodec",
     "Codepage",
     "Condition",
     "DecodeOptions",
@@ -53,6 +61,8 @@ __all__ = [
     "TrailerCheck",
     "Usage",
     "available_codepages",
+    "check_trailer",
+    "compile_layout",
     "decode_stream",
     "get_codepage",
     "parse_copybook",

@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from adapters.codecs.copybook.codepages import Codepage
 from adapters.codecs.copybook.framing import Framing, RecordReader
 from adapters.codecs.copybook.layout import Layout
 from adapters.codecs.copybook.options import DecodeOptions
 from adapters.codecs.copybook.reference import RecordDecoder
 from adapters.codecs.errors import RecordDecodeError, TrailerMismatch
 
-__all__ = ["DecodedRecord", "Rejected", "TrailerCheck", "decode_stream"]
+__all__ = ["DecodedRecord", "Rejected", "TrailerCheck", "check_trailer", "decode_stream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,29 +67,30 @@ def decode_stream(
             continue
         yield DecodedRecord(raw.number, raw.offset, decoded.values, decoded.errors)
     if trailer is not None:
-        _check_trailer(reader, trailer, decoder.options)
+        check_trailer(trailer, reader.trailer, reader.count, decoder.options.codepage)
 
 
-def _check_trailer(reader: RecordReader, check: TrailerCheck, options: DecodeOptions) -> None:
+def check_trailer(check: TrailerCheck, trailer: bytes, count: int, codepage: Codepage) -> None:
+    """Raise TrailerMismatch unless ``trailer``'s count field holds ``count`` (the data records read)."""
     field = check.layout.field(check.count_field)
-    trailer_decoder = RecordDecoder(check.layout, DecodeOptions(codepage=options.codepage, on_error="fail"))
-    if len(reader.trailer) < field.offset + field.size:
+    if len(trailer) < field.offset + field.size:
         raise TrailerMismatch(
             "the trailer is too short to hold its record count",
             field=field.qualified_name,
-            data=reader.trailer,
+            data=trailer,
             expected=f"{field.offset + field.size} bytes",
-            found=f"{len(reader.trailer)} bytes",
+            found=f"{len(trailer)} bytes",
         )
-    values: Any = trailer_decoder.decode(reader.trailer).values
+    options = DecodeOptions(codepage=codepage, on_error="fail")
+    values: Any = RecordDecoder(check.layout, options).decode(trailer).values
     for name in field.path[1:]:
         values = values[name]
-    if values != reader.count:
+    if values != count:
         raise TrailerMismatch(
             "trailer record count does not match the records read",
             field=field.qualified_name,
             offset=field.offset,
-            data=reader.trailer[field.offset : field.offset + field.size],
+            data=trailer[field.offset : field.offset + field.size],
             expected=f"{values} records",
-            found=f"{reader.count} records",
+            found=f"{count} records",
         )

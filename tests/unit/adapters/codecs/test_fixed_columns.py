@@ -167,3 +167,33 @@ def test_a_trailer_shorter_than_its_count_field_is_invalid() -> None:
     framing = Framing("FB", CLAIM.record_length, skip_trailer=CLAIM.record_length)
     with pytest.raises(TrailerMismatch, match="the trailer is too short to hold its record count"):
         list(FixedReader(CLAIM, framing, CP037, trailer=check).chunks(io.BytesIO(b""), 10))
+
+
+TABLES = parse_copybook(
+    """
+       01  ORDER-REC.
+           05  LINES     PIC 9.
+           05  SIZES     PIC 9(2) OCCURS 2 TIMES.
+           05  ITEM      OCCURS 0 TO 3 TIMES DEPENDING ON LINES.
+               10  SKU       PIC X(2).
+               10  QTY       PIC 9(3).
+    """
+)
+
+
+@pytest.mark.parametrize("record_format", ["F", "V"])
+def test_tables_come_out_as_the_reference_decoder_gives_them_in_every_framing(record_format: str) -> None:
+    texts = ["1" + "0708" + "AB123" + "CD456" + "EF789", "3" + "1112" + "AB123" + "CD456" + "EF789"]
+    raws = [t.encode("cp037") for t in texts]
+    if record_format == "V":
+        framing = Framing("V")
+        data = b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in raws)
+    else:
+        framing = Framing("F", TABLES.record_length)
+        data = b"".join(raws)
+    (chunk,) = FixedReader(TABLES, framing, CP037).chunks(io.BytesIO(data), 10)
+    reference = [RecordDecoder(TABLES).decode(r).values for r in raws]
+    assert set(chunk.columns) == set(record_fields(TABLES)) == {"LINES", "SIZES", "ITEM"}
+    for name in record_fields(TABLES):
+        assert chunk.columns[name].tolist() == [values[name] for values in reference], name
+    assert chunk.columns["ITEM"].tolist()[0] == [{"SKU": "AB", "QTY": 123}]
