@@ -47,12 +47,15 @@ class BareServicer(pb_grpc.GRPCInferenceServiceServicer):
     def ServerReady(self, request, context):  # type: ignore[no-untyped-def]
         return pb.ServerReadyResponse(ready=True)
 
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self._session.run(self._outputs, feeds)
+
     def ModelInfer(self, request, context):  # type: ignore[no-untyped-def]
         feeds = {
             t.name: np.frombuffer(raw, _NUMPY[t.datatype]).reshape(t.shape)
             for t, raw in zip(request.inputs, request.raw_input_contents, strict=True)
         }
-        results = self._session.run(self._outputs, feeds)
+        results = self.run(feeds)
         tensor = pb.ModelInferResponse.InferOutputTensor
         return pb.ModelInferResponse(
             model_name=request.model_name,
@@ -65,20 +68,29 @@ class BareServicer(pb_grpc.GRPCInferenceServiceServicer):
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("model", help="path of a model.onnx")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="intra-op threads")
     parser.add_argument("--workers", type=int, default=16, help="grpc handler threads")
-    args = parser.parse_args()
+    return parser
+
+
+def serve(servicer: BareServicer, port: int, workers: int) -> None:
+    """Serve ``servicer`` on loopback; prints ``{"port": N}`` once serving, then runs until killed."""
     options = [("grpc.max_send_message_length", _SIZES), ("grpc.max_receive_message_length", _SIZES)]
-    server = grpc.server(futures.ThreadPoolExecutor(args.workers), options=options)
-    pb_grpc.add_GRPCInferenceServiceServicer_to_server(BareServicer(args.model, args.threads), server)
-    port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+    server = grpc.server(futures.ThreadPoolExecutor(workers), options=options)
+    pb_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, server)
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
-    print(json.dumps({"port": port}), flush=True)
+    print(json.dumps({"port": bound}), flush=True)
     server.wait_for_termination()
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0]).parse_args()
+    serve(BareServicer(args.model, args.threads), args.port, args.workers)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ closed-loop callers spread over a few processes, a sample of results checked aga
 * ``bridgeway-off`` / ``bridgeway-on`` -- ``bridgeway serve`` with dynamic batching off / on;
 * ``mlserver`` -- optional (``--mlserver-python``): Seldon MLServer from a virtualenv of its own, serving the
   models through the small onnxruntime runtime in bench/mlserver_runtime.py;
+* ``bare-batching`` -- optional (``--bare-batching``): bench/bare_batching_server.py, the bare server plus the
+  smallest batcher with ``bridgeway-on``'s queue delay: what batching alone reaches on this machine;
 
 Models: the example breast-cancer MLP (30 features) and a ~3.2M-parameter MLP built here; batch 1, 64 and
 1024 with 1, 8 and 32 callers. Prints rows/s and p50/p99 per cell, the ratios and PASS/MISS per target
@@ -31,7 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from gateway_measure import Cell, ClientPool, InProcess
-from gateway_report import BARE, MLSERVER, OFF, ON, ORT, problems, results_table, summary, verdicts
+from gateway_report import (
+    BARE,
+    BARE_BATCHING,
+    MLSERVER,
+    OFF,
+    ON,
+    ORT,
+    problems,
+    results_table,
+    summary,
+    verdicts,
+)
 from gateway_setup import (
     BATCHING_OFF,
     BATCHING_ON,
@@ -40,6 +53,7 @@ from gateway_setup import (
     build_repository,
     running,
     start_bare,
+    start_bare_batching,
     start_gateway,
 )
 
@@ -65,6 +79,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--mlserver-python", help="python of a virtualenv with mlserver installed: adds MLServer as a system"
     )
+    parser.add_argument(
+        "--bare-batching",
+        action="store_true",
+        help="adds bench/bare_batching_server.py: the bare server with the smallest batcher",
+    )
     parser.add_argument("--json", type=Path, help="also write every cell, ratio and verdict here")
     args = parser.parse_args(argv)
     if args.quick:
@@ -79,7 +98,7 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _starters(model: BenchModel, root: Path, mlserver_python: str | None) -> list[tuple[str, Any]]:
+def _starters(model: BenchModel, root: Path, args: argparse.Namespace) -> list[tuple[str, Any]]:
     off = build_repository(root, model, BATCHING_OFF, "off")
     on = build_repository(root, model, BATCHING_ON[model.name], "on")
     starters: list[tuple[str, Any]] = [
@@ -87,10 +106,13 @@ def _starters(model: BenchModel, root: Path, mlserver_python: str | None) -> lis
         (OFF, lambda: start_gateway(off, OFF)),
         (ON, lambda: start_gateway(on, ON)),
     ]
-    if mlserver_python:
+    if args.bare_batching:
+        starters.append((BARE_BATCHING, lambda: start_bare_batching(model, BARE_BATCHING)))
+    if args.mlserver_python:
         from mlserver_setup import start_mlserver
 
-        starters.append((MLSERVER, lambda: start_mlserver(mlserver_python, root, model, MLSERVER)))
+        python = args.mlserver_python
+        starters.append((MLSERVER, lambda: start_mlserver(python, root, model, MLSERVER)))
     return starters
 
 
@@ -124,7 +146,7 @@ def run_model(model: BenchModel, root: Path, pool: ClientPool, args: argparse.Na
     """Every (batch, callers) cell of one model, the systems of a cell back to back."""
     cells = []
     local = InProcess(model)
-    with running(_starters(model, root, args.mlserver_python)) as servers:
+    with running(_starters(model, root, args)) as servers:
         for batch in args.batch_list:
             for callers in args.caller_list:
                 row = measure_cell(local, servers, pool, batch, callers, args)

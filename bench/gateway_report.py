@@ -16,8 +16,9 @@ from typing import Any
 
 from gateway_measure import Cell
 
-ORT, BARE, OFF, ON, MLSERVER = "onnxruntime", "bare", "bridgeway-off", "bridgeway-on", "mlserver"
-SYSTEM_ORDER = (ORT, BARE, OFF, ON, MLSERVER)
+ORT, BARE, OFF, ON = "onnxruntime", "bare", "bridgeway-off", "bridgeway-on"
+MLSERVER, BARE_BATCHING = "mlserver", "bare-batching"
+SYSTEM_ORDER = (ORT, BARE, OFF, ON, BARE_BATCHING, MLSERVER)
 BIG_MODEL = "mlp-3m"
 
 
@@ -90,8 +91,8 @@ def results_table(cells: list[Cell]) -> str:
     """Markdown: one row per (model, batch, callers); rows/s (p50/p99 ms) per system, then the ratios."""
     present = [s for s in SYSTEM_ORDER if any(c.system == s for c in cells)]
     head = ["model", "batch", "callers", *present, "off/bare", "on/bare", "off/ort", "on/ort", "bare/ort"]
-    if MLSERVER in present:
-        head.append("mlserver/bare")
+    extra = [s for s in (BARE_BATCHING, MLSERVER) if s in present]
+    head += [f"{s}/bare" for s in extra]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (model, batch, callers), systems in by_cell(cells).items():
         big1x32 = model == BIG_MODEL and batch == 1 and callers == 32
@@ -103,15 +104,19 @@ def results_table(cells: list[Cell]) -> str:
             _mark(_ratio(systems, ON, ORT), 0.5 if batch == 1024 else None),
             _mark(_ratio(systems, BARE, ORT), None),
         ]
-        if MLSERVER in present:
-            row.append(_mark(_ratio(systems, MLSERVER, BARE), None))
+        row += [_mark(_ratio(systems, s, BARE), None) for s in extra]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
+# target -> (system, the system it is divided by, its name in the summary): the floor of a missed cell
+_FLOOR_BASELINES = {"T2": (BARE_BATCHING, BARE, "bare-batching"), "T3": (BARE, ORT, "the bare server")}
+
+
 def summary(found: list[Verdict], cells: list[Cell]) -> str:
-    """One line per target: how many cells pass, and the worst ratio. A T3 cell the bare server misses as
-    well is called floor-bound: no server of that kind reaches the target there on this machine."""
+    """One line per target: how many cells pass, and the worst ratio. A missed cell is called floor-bound
+    where the bare baseline of the same kind misses it as well (T3: the bare server; T2: the bare server
+    with the smallest batcher, when measured): no server of that kind reaches the target there."""
     table = by_cell(cells)
     lines = []
     for target in dict.fromkeys(v.target for v in found):
@@ -123,15 +128,16 @@ def summary(found: list[Verdict], cells: list[Cell]) -> str:
             f"{status} {target} >= {worst.floor}: {passed}/{len(mine)} cells; worst {worst.ratio:.2f} "
             f"({worst.model}, batch {worst.batch}, {worst.callers} callers)"
         )
-        if target.startswith("T3"):
+        if (baseline := _FLOOR_BASELINES.get(target[:2])) is not None:
+            top, bottom, who = baseline
             floor = [
                 v
                 for v in mine
-                if not v.passed and _ratio(table[v.model, v.batch, v.callers], BARE, ORT) < 0.5
+                if not v.passed and _ratio(table[v.model, v.batch, v.callers], top, bottom) < v.floor
             ]
             if floor:
                 line += (
-                    f"; {len(floor)} missed cell(s) floor-bound (the bare server is under 0.5 x there too)"
+                    f"; {len(floor)} missed cell(s) floor-bound ({who} is under {worst.floor} x there too)"
                 )
         lines.append(line)
     return "\n".join(lines)

@@ -33,10 +33,12 @@ MLP_LAYERS = (512, 2048, 1024, 10)
 # Batching on. breast-cancer: the example's own setting (models/breast-cancer/model.yaml). mlp-3m: a queue
 # delay of about two batch-1 runs on a busy 2-core machine; with 500 us its batches stayed at 1-2 rows
 # under 32 callers (runs of tiny batches took the CPU that requests needed to arrive), and batch 1 x 32
-# reached 0.95 x the bare server; 2 ms gave 1.07 x, 5 ms 1.63 x.
+# reached 0.95 x the bare server; 2 ms gave 1.07 x, 5 ms 1.63 x. On a quieter machine later: 2 ms 1.17 x,
+# 5 ms 1.28 x, 10 ms 1.02 x, 20 ms 0.64 x (one run each, 3 rounds).
+BATCHING_DELAY_US = {"breast-cancer": 500, "mlp-3m": 5000}
 BATCHING_ON = {
-    "breast-cancer": "batching: {max_batch_size: 1024, max_queue_delay_us: 500}\n",
-    "mlp-3m": "batching: {max_batch_size: 1024, max_queue_delay_us: 5000}\n",
+    name: f"batching: {{max_batch_size: 1024, max_queue_delay_us: {delay}}}\n"
+    for name, delay in BATCHING_DELAY_US.items()
 }
 BATCHING_OFF = "batching: false\n"
 _LAUNCH_GATEWAY = "from adapters.cli import main; main(prog_name='bridgeway')"
@@ -179,7 +181,12 @@ def start_gateway(repo: Path, name: str) -> ServerProcess:
 
 def start_bare(model: BenchModel, name: str) -> ServerProcess:
     """bench/bare_server.py for one model file; it prints its port once serving."""
-    command = [sys.executable, str(HERE / "bare_server.py"), str(model.path), "--port", "0"]
+    return _start_printing_port(name, [str(HERE / "bare_server.py"), str(model.path)])
+
+
+def _start_printing_port(name: str, arguments: list[str]) -> ServerProcess:
+    """A bench server script that prints ``{"port": N}`` once serving."""
+    command = [sys.executable, *arguments, "--port", "0"]
     process = subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -187,6 +194,14 @@ def start_bare(model: BenchModel, name: str) -> ServerProcess:
         stop(ServerProcess(name, process))
         raise RuntimeError(f"{name} exited before serving (exit code {process.poll()})")
     return ServerProcess(name, process, port=int(json.loads(line)["port"]))
+
+
+def start_bare_batching(model: BenchModel, name: str) -> ServerProcess:
+    """bench/bare_batching_server.py with the queue delay ``bridgeway-on`` has for this model."""
+    delay = str(BATCHING_DELAY_US[model.name])
+    return _start_printing_port(
+        name, [str(HERE / "bare_batching_server.py"), str(model.path), "--delay-us", delay]
+    )
 
 
 def stop(server: ServerProcess) -> None:
