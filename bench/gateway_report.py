@@ -1,6 +1,7 @@
 """Tables and target verdicts for bench/gateway.py (DESIGN.md, "Performance targets").
 
-Targets, as ratios of rows/s measured in the same run:
+Targets, as ratios of rows/s measured in the same run (with several rounds: the median of the ratios of
+rows/s measured in the same round):
 
 * T1: every cell, ``bridgeway serve`` with batching off >= 0.9 x the bare server;
 * T2: batching on, the ~3M-parameter model at batch 1 x 32 callers >= 1.5 x the bare server;
@@ -10,6 +11,7 @@ Targets, as ratios of rows/s measured in the same run:
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -52,8 +54,14 @@ def by_cell(cells: Iterable[Cell]) -> dict[Key, dict[str, Cell]]:
 
 
 def _ratio(systems: dict[str, Cell], top: str, bottom: str) -> float:
+    """``top``'s rows/s over ``bottom``'s: the median of the per-round ratios where both were measured in
+    the same rounds (each round measures every system back to back, so a pair shares the machine's load of
+    that moment), else the ratio of the cells' rows/s."""
     if top not in systems or bottom not in systems or not systems[bottom].rows_per_s:
         return math.nan
+    above, below = systems[top].rounds, systems[bottom].rounds
+    if len(above) > 1 and len(above) == len(below) and all(below):
+        return statistics.median(a / b for a, b in zip(above, below, strict=True))
     return systems[top].rows_per_s / systems[bottom].rows_per_s
 
 
