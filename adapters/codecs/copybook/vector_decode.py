@@ -203,7 +203,8 @@ def decode_binary(
 def decode_ieee_float(rows: np.ndarray, slot: Slot, *, byte_order: str) -> tuple[np.ndarray, np.ndarray]:
     """IEEE 754 binary32/binary64 as float64; NaN and infinity are bad (a record cannot carry them)."""
     code = (">" if byte_order == "big" else "<") + "f" + str(slot.size)
-    values = byte_view(rows, slot).view(code)[..., 0].astype(np.float64)
+    with np.errstate(invalid="ignore"):  # widening a signalling NaN raises the invalid flag; it is bad anyway
+        values = byte_view(rows, slot).view(code)[..., 0].astype(np.float64)
     return values, ~np.isfinite(values)
 
 

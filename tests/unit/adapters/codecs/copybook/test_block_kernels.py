@@ -198,3 +198,12 @@ def test_zoned_encoding_follows_the_chosen_ascii_sign_convention_and_decoding_ac
     data = codec.encode_records([{"A": -122, "B": -12}]).data
     assert data == expected
     assert codec.decode(data).records() == [{"A": -122, "B": -12}]
+
+
+@pytest.mark.parametrize("raw", ["7f810000", "ff800001", "7f800000", "7fc00000"])  # sNaN, sNaN, inf, qNaN
+def test_ieee_floats_that_are_not_numbers_are_bad_like_the_reference_and_raise_no_warning(raw: str) -> None:
+    layout = parse_copybook("01 R. 05 S COMP-1.", LayoutOptions(float_format="ieee", native_byte_order="big"))
+    column = compile_layout(layout).decode(bytes.fromhex(raw))["S"]  # warnings are errors in this suite
+    assert column.bad.tolist() == [True]
+    with pytest.raises(RecordDecodeError):
+        decode_field(layout.fields[0], bytes.fromhex(raw), get_codepage("cp037"))
