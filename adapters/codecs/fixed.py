@@ -34,8 +34,10 @@ from adapters.codecs.copybook import (
     Framing,
     Group,
     Layout,
+    RawRecord,
     RecordDecoder,
     RecordEncoder,
+    RecordReader,
     RecordWriter,
     Rejected,
     TrailerCheck,
@@ -89,9 +91,9 @@ class FixedReader:
     """Reads a caller-opened binary stream of records in chunks. ``wanted(name)`` limits the columns;
     ``numeric(name)`` names the fields to return as ``float64`` (model inputs) rather than exact values.
 
-    Fixed-length records of the layout's own length go through the block codec (``fixed_blocks``) unless the
-    layout has OCCURS groups or DEPENDING ON tables; everything else is decoded record by record by the
-    reference decoder. Both give the same values and errors.
+    Records go through the block codec (``fixed_blocks``): F/FB records of the layout's own length read as
+    whole blocks, other framings record by record into blocks. Layouts with OCCURS groups or DEPENDING ON
+    tables are decoded record by record by the reference decoder. Both give the same values and errors.
     """
 
     def __init__(
@@ -112,11 +114,11 @@ class FixedReader:
         self._wanted = wanted
         self._numeric = numeric
         self.fields = record_fields(layout)
-        self._blocked = (
+        self._columnar = _columns_match_records(layout.root)
+        self._whole_blocks = self._columnar and (
             framing.record_format in ("F", "FB")
             and framing.record_length == layout.record_length
             and not framing.skip_header
-            and _columns_match_records(layout.root)
         )
 
     def chunks(self, stream: BinaryIO, rows: int) -> Iterator[DecodedChunk]:
@@ -126,8 +128,11 @@ class FixedReader:
         """
         if rows < 1:
             raise ValueError(f"chunk size must be at least 1 record, got {rows}")
-        if self._blocked:
+        if self._whole_blocks:
             yield from self._block_chunks(stream, rows)
+            return
+        if self._columnar:
+            yield from self._framed_chunks(stream, rows)
             return
         records: list[dict[str, Any]] = []
         numbers: list[int] = []
@@ -144,14 +149,32 @@ class FixedReader:
         if records or bad or not numbers:
             yield self._chunk(records, numbers, bad)
 
-    def _block_chunks(self, stream: BinaryIO, rows: int) -> Iterator[DecodedChunk]:
-        reader = BlockReader(
-            self.layout,
-            self._codepage,
-            reserve=self._framing.skip_trailer,
-            wanted=self._wanted,
-            numeric=self._numeric,
+    def _block_reader(self, reserve: int = 0) -> BlockReader:
+        return BlockReader(
+            self.layout, self._codepage, reserve=reserve, wanted=self._wanted, numeric=self._numeric
         )
+
+    def _framed_chunks(self, stream: BinaryIO, rows: int) -> Iterator[DecodedChunk]:
+        """Records framed one by one (V, VB, text, headers), decoded ``rows`` at a time by the block codec."""
+        framed = RecordReader(stream, self._framing)
+        blocks = self._block_reader()
+        batch: list[RawRecord] = []
+        produced = False
+        for record in framed:
+            batch.append(record)
+            if len(batch) == rows:
+                produced = True
+                yield blocks.decode_records(batch)
+                batch = []
+        if self._trailer is not None:
+            check_trailer(self._trailer, framed.trailer, framed.count, self._codepage)
+        if batch:
+            yield blocks.decode_records(batch)
+        elif not produced:
+            yield self._chunk([], [], [])
+
+    def _block_chunks(self, stream: BinaryIO, rows: int) -> Iterator[DecodedChunk]:
+        reader = self._block_reader(reserve=self._framing.skip_trailer)
         produced = False
         for chunk in reader.chunks(stream, rows):
             produced = True

@@ -1,7 +1,8 @@
-"""The fast path of fixed-width reading: F/FB records in blocks through the copybook's block codec.
+"""The fast path of fixed-width reading: records in blocks through the copybook's block codec.
 
-Records are read ``rows`` at a time as one buffer and decoded by ``compile_layout(...).decode`` into one
-numpy column per field, instead of one Python call per record; the block codec's values and errors are the
+F/FB records are read ``rows`` at a time as one buffer and decoded by ``compile_layout(...).decode`` into one
+numpy column per field, instead of one Python call per record (records of other framings come framed, and
+go through ``decode_records``); the block codec's values and errors are the
 reference decoder's by construction. Fields the model reads as numbers come out as ``float64`` columns
 (the only place a decimal becomes binary floating point); every other field keeps its exact value
 (``int``/``Decimal``, ``str``). The last ``reserve`` bytes of the input are held back as the trailer.
@@ -9,14 +10,23 @@ reference decoder's by construction. Fields the model reads as numbers come out 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from adapters.codecs.chunks import BadRecord, DecodedChunk
-from adapters.codecs.copybook import Codepage, DecodeOptions, Field, Group, Layout
-from adapters.codecs.copybook import BlockCodec, compile_layout
+from adapters.codecs.copybook import (
+    BlockCodec,
+    Codepage,
+    DecodeOptions,
+    Field,
+    Group,
+    Layout,
+    RawRecord,
+    compile_layout,
+)
+from adapters.codecs.copybook.block import Columns
 from adapters.codecs.errors import RecordLengthError
 
 __all__ = ["BlockReader", "flattened_fields"]
@@ -66,8 +76,15 @@ class BlockReader:
             yield self._decode(data, first)
             self.count += len(data) // self._length
 
+    def decode_records(self, records: Sequence[RawRecord]) -> DecodedChunk:
+        """One chunk from records another framing (V, VB, text) delivered; their numbers are consecutive."""
+        first = records[0].number
+        return self._columns(self._codec.decode_records([r.data for r in records], first_record=first), first)
+
     def _decode(self, data: bytes, first: int) -> DecodedChunk:
-        block = self._codec.decode(data, first_record=first)
+        return self._columns(self._codec.decode(data, first_record=first), first)
+
+    def _columns(self, block: Columns, first: int) -> DecodedChunk:
         numbers = np.arange(first, first + block.n, dtype=np.int64)
         bad_mask = block.bad_mask()
         bad = [BadRecord(e.record or 0, e.field or "", str(e)) for e in block.errors()]

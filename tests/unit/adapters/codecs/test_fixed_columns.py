@@ -197,3 +197,40 @@ def test_tables_come_out_as_the_reference_decoder_gives_them_in_every_framing(re
     for name in record_fields(TABLES):
         assert chunk.columns[name].tolist() == [values[name] for values in reference], name
     assert chunk.columns["ITEM"].tolist()[0] == [{"SKU": "AB", "QTY": 123}]
+
+
+def _framed(records: list[bytes], record_format: str) -> bytes:
+    rdws = [(len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records]
+    if record_format == "V":
+        return b"".join(rdws)
+    if record_format == "VB":  # two records per block
+        blocks = [b"".join(rdws[i : i + 2]) for i in range(0, len(rdws), 2)]
+        return b"".join((len(b) + 4).to_bytes(2, "big") + b"\0\0" + b for b in blocks)
+    return b"HEADER" + b"".join(records)  # F with a 6-byte header
+
+
+@pytest.mark.parametrize("record_format", ["V", "VB", "F"])
+def test_framed_records_take_the_block_codec_and_give_the_reference_decoders_values_and_errors(
+    record_format: str,
+) -> None:
+    records = [record(f"A{i:03}", f"{i}.25") for i in range(7)]
+    records[3] = records[3][:5] + b"\xff" + records[3][6:]  # record 4: a bad packed digit
+    framing = (
+        Framing("F", CLAIM.record_length, skip_header=6) if record_format == "F" else Framing(record_format)
+    )
+    reader = FixedReader(CLAIM, framing, CP037)
+    chunks = list(reader.chunks(io.BytesIO(_framed(records, record_format)), 3))
+    assert [c.n_rows for c in chunks] == [3, 2, 1]  # three records per chunk, the bad one left out
+    reference = RecordDecoder(CLAIM)
+    expected = []
+    for number, raw in enumerate(records, 1):
+        try:
+            expected.append((number, reference.decode(raw, number).values))
+        except RecordDecodeError as exc:
+            (bad,) = chunks[1].bad
+            assert (bad.record_number, bad.field, bad.reason) == (number, exc.field, str(exc))
+    assert [n for c in chunks for n in c.record_numbers.tolist()] == [n for n, _ in expected]
+    assert [v for c in chunks for v in c.columns["ACCT.BALANCE"].tolist()] == [
+        values["ACCT"]["BALANCE"] for _, values in expected
+    ]
+    assert [v for c in chunks for v in c.columns["ID"].tolist()] == [values["ID"] for _, values in expected]
