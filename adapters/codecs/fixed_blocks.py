@@ -1,11 +1,11 @@
 """The fast path of fixed-width reading: records in blocks through the copybook's block codec.
 
 F/FB records are read ``rows`` at a time as one buffer and decoded by ``compile_layout(...).decode`` into one
-numpy column per field, instead of one Python call per record (records of other framings come framed, and
-go through ``decode_records``); the block codec's values and errors are the
-reference decoder's by construction. Fields the model reads as numbers come out as ``float64`` columns
-(the only place a decimal becomes binary floating point); every other field keeps its exact value
-(``int``/``Decimal``, ``str``). The last ``reserve`` bytes of the input are held back as the trailer.
+numpy column per field, instead of one Python call per record; records of other framings arrive framed one
+by one and go through ``decode_records``. The block codec's values and errors are the reference decoder's by
+construction. Fields the model reads as numbers come out as ``float64`` columns (the only place a decimal
+becomes binary floating point); every other field keeps its exact value (``int``/``Decimal``, ``str``). The
+last ``reserve`` bytes of the input are held back as the trailer.
 """
 
 from __future__ import annotations
