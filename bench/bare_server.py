@@ -29,7 +29,7 @@ from protos import pb, pb_grpc
 
 _NUMPY = {"FP32": np.float32, "FP64": np.float64, "INT32": np.int32, "INT64": np.int64, "BOOL": np.bool_}
 _WIRE = {np.dtype(t): name for name, t in _NUMPY.items()}
-_SIZES = 1 << 30  # far above any benchmark message
+SIZES = 1 << 30  # far above any benchmark message
 
 
 class BareServicer(pb_grpc.GRPCInferenceServiceServicer):
@@ -79,7 +79,7 @@ def arguments(description: str) -> argparse.ArgumentParser:
 
 def serve(servicer: BareServicer, port: int, workers: int) -> None:
     """Serve ``servicer`` on loopback; prints ``{"port": N}`` once serving, then runs until killed."""
-    options = [("grpc.max_send_message_length", _SIZES), ("grpc.max_receive_message_length", _SIZES)]
+    options = [("grpc.max_send_message_length", SIZES), ("grpc.max_receive_message_length", SIZES)]
     server = grpc.server(futures.ThreadPoolExecutor(workers), options=options)
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")

@@ -8,6 +8,8 @@ closed-loop callers spread over a few processes, a sample of results checked aga
 * ``bridgeway-off`` / ``bridgeway-on`` -- ``bridgeway serve`` with dynamic batching off / on;
 * ``mlserver`` -- optional (``--mlserver-python``): Seldon MLServer from a virtualenv of its own, serving the
   models through the small onnxruntime runtime in bench/mlserver_runtime.py;
+* ``bare-aio`` -- optional (``--bare-aio``): bench/bare_aio_server.py, the bare server's few lines on grpc.aio
+  and uvloop as the gateway runs them: what the gateway's transport costs before any of its features;
 * ``bare-batching`` -- optional (``--bare-batching``): bench/bare_batching_server.py, the bare server plus the
   smallest batcher with ``bridgeway-on``'s queue delay: what batching alone reaches on this machine;
 
@@ -35,6 +37,7 @@ from typing import Any
 from gateway_measure import Cell, ClientPool, InProcess
 from gateway_report import (
     BARE,
+    BARE_AIO,
     BARE_BATCHING,
     MLSERVER,
     OFF,
@@ -53,6 +56,7 @@ from gateway_setup import (
     build_repository,
     running,
     start_bare,
+    start_bare_aio,
     start_bare_batching,
     start_gateway,
 )
@@ -78,6 +82,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-procs", type=int, default=2, help="load-generator processes (default 2)")
     parser.add_argument(
         "--mlserver-python", help="python of a virtualenv with mlserver installed: adds MLServer as a system"
+    )
+    parser.add_argument(
+        "--bare-aio",
+        action="store_true",
+        help="adds bench/bare_aio_server.py: the bare server on grpc.aio and uvloop",
     )
     parser.add_argument(
         "--bare-batching",
@@ -106,6 +115,8 @@ def _starters(model: BenchModel, root: Path, args: argparse.Namespace) -> list[t
         (OFF, lambda: start_gateway(off, OFF)),
         (ON, lambda: start_gateway(on, ON)),
     ]
+    if args.bare_aio:
+        starters.append((BARE_AIO, lambda: start_bare_aio(model, BARE_AIO)))
     if args.bare_batching:
         starters.append((BARE_BATCHING, lambda: start_bare_batching(model, BARE_BATCHING)))
     if args.mlserver_python:

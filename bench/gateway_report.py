@@ -19,8 +19,8 @@ from typing import Any
 from gateway_measure import Cell
 
 ORT, BARE, OFF, ON = "onnxruntime", "bare", "bridgeway-off", "bridgeway-on"
-MLSERVER, BARE_BATCHING = "mlserver", "bare-batching"
-SYSTEM_ORDER = (ORT, BARE, OFF, ON, BARE_BATCHING, MLSERVER)
+MLSERVER, BARE_AIO, BARE_BATCHING = "mlserver", "bare-aio", "bare-batching"
+SYSTEM_ORDER = (ORT, BARE, OFF, ON, BARE_AIO, BARE_BATCHING, MLSERVER)
 BIG_MODEL = "mlp-3m"
 
 
@@ -99,7 +99,7 @@ def results_table(cells: list[Cell]) -> str:
     """Markdown: one row per (model, batch, callers); rows/s (p50/p99 ms) per system, then the ratios."""
     present = [s for s in SYSTEM_ORDER if any(c.system == s for c in cells)]
     head = ["model", "batch", "callers", *present, "off/bare", "on/bare", "off/ort", "on/ort", "bare/ort"]
-    extra = [s for s in (BARE_BATCHING, MLSERVER) if s in present]
+    extra = [s for s in (BARE_AIO, BARE_BATCHING, MLSERVER) if s in present]
     head += [f"{s}/bare" for s in extra]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (model, batch, callers), systems in by_cell(cells).items():
@@ -118,13 +118,18 @@ def results_table(cells: list[Cell]) -> str:
 
 
 # target -> (system, the system it is divided by, its name in the summary): the floor of a missed cell
-_FLOOR_BASELINES = {"T2": (BARE_BATCHING, BARE, "bare-batching"), "T3": (BARE, ORT, "the bare server")}
+_FLOOR_BASELINES = {
+    "T1": (BARE_AIO, BARE, "bare-aio"),
+    "T2": (BARE_BATCHING, BARE, "bare-batching"),
+    "T3": (BARE, ORT, "the bare server"),
+}
 
 
 def summary(found: list[Verdict], cells: list[Cell]) -> str:
     """One line per target: how many cells pass, and the worst ratio. A missed cell is called floor-bound
-    where the bare baseline of the same kind misses it as well (T3: the bare server; T2: the bare server
-    with the smallest batcher, when measured): no server of that kind reaches the target there."""
+    where the bare baseline of the same kind misses it as well (T3: the bare server; when measured, T2: the
+    bare server with the smallest batcher, T1: the bare server on grpc.aio): no server of that kind reaches
+    the target there."""
     table = by_cell(cells)
     lines = []
     for target in dict.fromkeys(v.target for v in found):

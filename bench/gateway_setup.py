@@ -196,6 +196,11 @@ def _start_printing_port(name: str, arguments: list[str]) -> ServerProcess:
     return ServerProcess(name, process, port=int(json.loads(line)["port"]))
 
 
+def start_bare_aio(model: BenchModel, name: str) -> ServerProcess:
+    """bench/bare_aio_server.py for one model file."""
+    return _start_printing_port(name, [str(HERE / "bare_aio_server.py"), str(model.path)])
+
+
 def start_bare_batching(model: BenchModel, name: str) -> ServerProcess:
     """bench/bare_batching_server.py with the queue delay ``bridgeway-on`` has for this model."""
     delay = str(BATCHING_DELAY_US[model.name])
