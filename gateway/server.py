@@ -45,6 +45,28 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
+class _GenericHandlersOnly:
+    """Hands a generated ``add_*_to_server`` function's generic handler to the server, and drops its table of
+    registered methods.
+
+    For every call, grpc.aio waits on one pending request task per registered method (24 with the
+    inference service and health); with generic handlers only it waits on one. Clients see no difference.
+    callgrind, 400 sequential breast-cancer batch-1 calls: 771k -> 647k instructions per call. Reflection
+    keeps its own registration: it looks at the server's type to choose its servicer.
+    """
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        """Left out on purpose: see the class docstring."""
+
+
 class GatewayServer:
     """The serving parts of one gateway process: gRPC service, health, reflection, metrics and the core.
 
@@ -85,8 +107,9 @@ class GatewayServer:
             *self._interceptors,
         ]
         server = grpc.aio.server(interceptors=interceptors, options=options)
-        pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(self.core, trust.guard), server)
-        health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+        generic = _GenericHandlersOnly(server)
+        pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(self.core, trust.guard), generic)
+        health_pb2_grpc.add_HealthServicer_to_server(health.servicer, generic)
         reflection.enable_server_reflection(SERVICE_NAMES, server)
         return server
 
