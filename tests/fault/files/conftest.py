@@ -26,7 +26,6 @@ from adapters.codecs.copybook.options import DecodeOptions
 from tests.support.gateway_process import GatewayProcess, gateway_process
 from tests.support.models import MODELS_DIR
 
-HERE = Path(__file__).parent
 SAMPLES = MODELS_DIR / "samples"
 CP037 = get_codepage("cp037")
 TRAILER_COPYBOOK = """\
@@ -35,12 +34,6 @@ TRAILER_COPYBOOK = """\
            05  TRL-COUNT             PIC 9(9).
            05  FILLER                PIC X(231).
 """
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -338,6 +338,22 @@ def assert_display_matches(expected: Mapping[str, Any], displayed: Mapping[str, 
             assert displayed_number(text) == value, f"{where} {label}: displayed {text!r}, expected {value}"
 
 
+def assert_all_displayed(
+    expected: Sequence[Mapping[str, Any]], displayed: Sequence[Mapping[str, str]], where: str = ""
+) -> None:
+    """One displayed record per expected record, each matching it (``assert_display_matches``)."""
+    assert len(displayed) == len(expected)
+    for number, (values, shown) in enumerate(zip(expected, displayed, strict=True), start=1):
+        assert_display_matches(values, shown, f"{where}record {number}")
+
+
+def assert_all_decoded(expected: Sequence[Mapping[str, Any]], decoded: Sequence[Any]) -> None:
+    """One decoded record per expected record, each with the same values (``assert_same_values``)."""
+    assert len(decoded) == len(expected)
+    for number, (values, got) in enumerate(zip(expected, decoded, strict=True), start=1):
+        assert_same_values(values, got, f"record {number}")
+
+
 def assert_same_values(expected: Any, got: Any, where: str) -> None:
     """Decoded values equal the known ones: same keys and list lengths, numbers equal as numbers (a JSON
     Decimal ``1.50`` equals ``Decimal('1.5')``), floats exactly."""

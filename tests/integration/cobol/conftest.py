@@ -21,14 +21,6 @@ from tests.integration.cobol.cobol_records import (
     write_with_gnucobol,
 )
 
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.integration)
-
 
 @pytest.fixture(scope="session")
 def cobc() -> str:

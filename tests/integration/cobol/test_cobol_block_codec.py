@@ -24,6 +24,7 @@ from tests.integration.cobol.cobol_records import (
     TEXT_CPY,
     TEXT_RECORDS,
     Written,
+    assert_all_displayed,
     assert_display_matches,
     assert_same_values,
     compile_program,
@@ -101,9 +102,7 @@ def test_cobol_reads_back_what_the_block_encoder_wrote(
     data = tmp_path / "records.dat"
     data.write_bytes(codec.encode_records(ALL_USAGES_RECORDS).data)
     displayed = run_program(binary, data)
-    assert len(displayed) == len(ALL_USAGES_RECORDS)
-    for number, (expected, shown) in enumerate(zip(ALL_USAGES_RECORDS, displayed, strict=True), start=1):
-        assert_display_matches(expected, shown, f"{name}: record {number}")
+    assert_all_displayed(ALL_USAGES_RECORDS, displayed, f"{name}: ")
 
 
 def test_line_sequential_records_shortened_by_gnucobol_decode_through_the_block_codec(

@@ -24,6 +24,7 @@ from tests.integration.cobol.cobol_records import (
     GNUCOBOL_CLI_LAYOUT,
     GNUCOBOL_LAYOUT,
     Written,
+    assert_all_displayed,
     assert_display_matches,
     assert_same_values,
     bridgeway,
@@ -103,6 +104,4 @@ def test_a_program_compiled_with_fsign_ebcdic_displays_the_values_we_encoded(
     source = reader_source(ALL_USAGES_RECORDS[0])
     binary = compile_program(cobc, tmp_path, source, ALL_USAGES_CPY, EBCDIC_SIGN)
     displayed = run_program(binary, cli_encoded_ebcdic)
-    assert len(displayed) == len(ALL_USAGES_RECORDS)
-    for number, (expected, shown) in enumerate(zip(ALL_USAGES_RECORDS, displayed, strict=True), start=1):
-        assert_display_matches(expected, shown, f"record {number}")
+    assert_all_displayed(ALL_USAGES_RECORDS, displayed)

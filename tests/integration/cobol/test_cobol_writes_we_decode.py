@@ -37,6 +37,7 @@ from tests.integration.cobol.cobol_records import (
     TEXT_CPY,
     TEXT_RECORDS,
     Written,
+    assert_all_decoded,
     assert_display_matches,
     assert_same_values,
     bridgeway,
@@ -82,9 +83,7 @@ def test_the_copybook_lays_out_records_of_the_size_gnucobol_writes(
 def test_every_usage_decodes_to_the_value_the_program_moved(dialect: tuple[Written, LayoutOptions]) -> None:
     written, layout_options = dialect
     decoded = _decode_file(written.data, ALL_USAGES_CPY, layout_options, "F")
-    assert len(decoded) == len(ALL_USAGES_RECORDS)
-    for number, (expected, got) in enumerate(zip(ALL_USAGES_RECORDS, decoded, strict=True), start=1):
-        assert_same_values(expected, got, f"record {number}")
+    assert_all_decoded(ALL_USAGES_RECORDS, decoded)
 
 
 def test_every_decoded_value_matches_what_the_program_displayed(
@@ -116,9 +115,7 @@ def test_the_cli_decodes_the_cobol_file_to_the_values_moved(
     assert done.returncode == 0, done.stderr
     lines = out.read_text(encoding="utf-8").splitlines()
     decoded = [json.loads(line, parse_float=Decimal) for line in lines]
-    assert len(decoded) == len(ALL_USAGES_RECORDS)
-    for number, (expected, got) in enumerate(zip(ALL_USAGES_RECORDS, decoded, strict=True), start=1):
-        assert_same_values(expected, got, f"record {number}")
+    assert_all_decoded(ALL_USAGES_RECORDS, decoded)
 
 
 def test_line_sequential_records_decode_although_gnucobol_strips_their_trailing_spaces(

@@ -30,7 +30,7 @@ from tests.integration.cobol.cobol_records import (
     TEXT_CPY,
     TEXT_RECORDS,
     Written,
-    assert_display_matches,
+    assert_all_displayed,
     bridgeway,
     compile_program,
     json_line,
@@ -54,9 +54,7 @@ def encode_file(path: Path, copybook: str, records: list[dict], record_format: R
 def test_cobol_displays_every_field_of_records_the_python_encoder_wrote(reader: Path, tmp_path: Path) -> None:
     data = encode_file(tmp_path / "records.dat", ALL_USAGES_CPY, ALL_USAGES_RECORDS)
     displayed = run_program(reader, data)
-    assert len(displayed) == len(ALL_USAGES_RECORDS)
-    for number, (expected, shown) in enumerate(zip(ALL_USAGES_RECORDS, displayed, strict=True), start=1):
-        assert_display_matches(expected, shown, f"record {number}")
+    assert_all_displayed(ALL_USAGES_RECORDS, displayed)
 
 
 def test_cobol_displays_every_field_of_records_the_cli_encoded_from_json_lines(
@@ -71,9 +69,7 @@ def test_cobol_displays_every_field_of_records_the_cli_encoded_from_json_lines(
     done = bridgeway("copybook", "encode", *args, str(source), "-o", str(data), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     displayed = run_program(reader, data)
-    assert len(displayed) == len(ALL_USAGES_RECORDS)
-    for number, (expected, shown) in enumerate(zip(ALL_USAGES_RECORDS, displayed, strict=True), start=1):
-        assert_display_matches(expected, shown, f"record {number}")
+    assert_all_displayed(ALL_USAGES_RECORDS, displayed)
 
 
 def test_the_python_encoder_writes_the_bytes_gnucobol_writes_for_the_same_values(
@@ -95,6 +91,4 @@ def test_cobol_reads_line_sequential_records_the_python_encoder_wrote(
     binary = compile_program(cobc, workdir, source, TEXT_CPY)
     data = encode_file(workdir / "records.txt", TEXT_CPY, TEXT_RECORDS, record_format="text")
     displayed = run_program(binary, data)
-    assert len(displayed) == len(TEXT_RECORDS)
-    for number, (expected, shown) in enumerate(zip(TEXT_RECORDS, displayed, strict=True), start=1):
-        assert_display_matches(expected, shown, f"record {number}")
+    assert_all_displayed(TEXT_RECORDS, displayed)

@@ -16,14 +16,7 @@ import pytest
 from tests.support.gateway_process import GatewayProcess, gateway_process
 from tests.support.models import MODELS_DIR, load_model_yaml, normalise_field, open_session
 
-HERE = Path(__file__).parent
 SAMPLES = MODELS_DIR / "samples"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

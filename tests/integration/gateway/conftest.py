@@ -15,14 +15,6 @@ import tritonclient.grpc as triton
 from tests.support.gateway_process import GatewayProcess, gateway_process
 from tests.support.onnx_zoo import build_repository
 
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.integration)
-
 
 @pytest.fixture(scope="session")
 def zoo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

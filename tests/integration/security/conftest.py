@@ -16,18 +16,10 @@ from tests.support.certs import CertificateAuthority, Issued
 from tests.support.gateway_process import GatewayProcess, gateway_process
 from tests.support.onnx_zoo import build_repository
 
-HERE = Path(__file__).parent
-
 ERP_TOKEN = "erp-nightly-3f1c9a7e-token"
 OPS_TOKEN = "ops-admin-8d2b44c1-token"
 CANARY_SSN = "123-45-6789"
 CANARY_EMAIL = "canary@example.invalid"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.integration)
 
 
 @dataclass(frozen=True)
