@@ -83,9 +83,17 @@ def _datatype(where: str, datatype: str) -> Datatype:
 
 
 def _element_count(where: str, shape: Sequence[int]) -> int:
+    count = _count(shape)
+    if count < 0:
+        raise InvalidInput(f"{where}: shape {list(shape)} has a negative dimension")
+    return count
+
+
+def _count(shape: Sequence[int]) -> int:
+    """Elements of ``shape``, or -1 when a dimension is negative."""
     for dim in shape:
         if dim < 0:
-            raise InvalidInput(f"{where}: shape {list(shape)} has a negative dimension")
+            return -1
     return math.prod(shape)
 
 
@@ -134,7 +142,9 @@ def array_from_raw(
     wire = _WIRE_DTYPE.get(datatype)
     if wire is None:
         return _array_from_raw_bytes(f"{kind} '{name}'", datatype, shape, raw)
-    count = _element_count(f"{kind} '{name}'", shape)
+    count = _count(shape)  # the messages are formatted only on failure: this runs for every input
+    if count < 0:
+        _element_count(f"{kind} '{name}'", shape)
     if len(raw) != count * wire.itemsize:
         raise InvalidInput(
             f"{kind} '{name}': expected {count * wire.itemsize} bytes for {datatype} shape {list(shape)}, "
@@ -187,11 +197,11 @@ def array_from_contents(
 
 def array_to_raw(data: np.ndarray, datatype: str) -> bytes:
     """Encode a tensor as raw contents: little-endian fixed-size elements, or length-prefixed BYTES."""
-    dt = by_name(datatype)
-    if dt is None:
+    wire = _WIRE_DTYPE.get(datatype)
+    if wire is not None:
+        return np.asarray(data, dtype=wire).tobytes()
+    if datatype != "BYTES":
         raise ValueError(f"unknown datatype {datatype!r}")
-    if dt.name != "BYTES":
-        return np.asarray(data, dtype=_WIRE_DTYPE[dt.name]).tobytes()
     parts: list[bytes] = []
     for item in np.asarray(data, dtype=object).reshape(-1):
         value = item if isinstance(item, bytes) else str(item).encode("utf-8")
@@ -265,7 +275,7 @@ def request_from_pb(
     request parameter (microseconds after ``now``, monotonic) can only make it earlier.
     """
     inputs = _decode_inputs(msg)
-    if len({t.name for t in inputs}) != len(inputs):
+    if len(inputs) > 1 and len({t.name for t in inputs}) != len(inputs):
         raise InvalidInput(f"inputs: each input may appear once, got {[t.name for t in inputs]}")
     outputs = None
     if msg.outputs:
@@ -288,16 +298,15 @@ def request_from_pb(
 def response_to_pb(response: InferResponse) -> pb.ModelInferResponse:
     """Encode an InferResponse; outputs go in ``raw_output_contents`` in the order of ``outputs``."""
     msg = pb.ModelInferResponse(
-        model_name=response.model_name,
-        model_version=response.model_version,
-        id=response.id,
-        outputs=[
-            pb.ModelInferResponse.InferOutputTensor(name=t.name, datatype=t.datatype, shape=t.data.shape)
-            for t in response.outputs
-        ],
-        raw_output_contents=[array_to_raw(t.data, t.datatype) for t in response.outputs],
+        model_name=response.model_name, model_version=response.model_version, id=response.id
     )
-    parameters_to_pb(response.parameters, msg.parameters)
+    # add/append on the message's own fields: about a third cheaper than building lists for the constructor
+    specs, contents = msg.outputs, msg.raw_output_contents
+    for tensor in response.outputs:
+        specs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.data.shape)
+        contents.append(array_to_raw(tensor.data, tensor.datatype))
+    if response.parameters:
+        parameters_to_pb(response.parameters, msg.parameters)
     if response.model_sha256:
         msg.parameters[MODEL_SHA256_PARAMETER].string_param = response.model_sha256
     return msg

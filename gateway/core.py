@@ -176,8 +176,8 @@ class InferenceCore:
         for observer in observers:
             observer.request_finished(name, version, True, queue_ns / 1e9, sum(compute) / 1e9, total_ns / 1e9)
         names = outputs or served.session.output_names
-        datatype = served.validator.output_datatype
-        tensors = [Tensor(n, datatype(n), data) for n, data in zip(names, result, strict=True)]
+        datatypes = served.validator.output_datatypes
+        tensors = [Tensor(n, datatypes[n], data) for n, data in zip(names, result, strict=True)]
         return InferResponse(name, version, tensors, request.id, model_sha256=served.sha256)
 
     def _resolve(self, name: str, version: str) -> ServedVersion:

@@ -137,6 +137,9 @@ class GatewayMetrics:
         )  # fmt: skip
         self._versions: dict[str, set[str]] = {}
         self._children: dict[tuple[str, str], _Series] = {}
+        # (model, version) -> (label model, series) for announced versions only (bounded); the hot path
+        # finds its series in one lookup. Replaced, never changed, whenever a state changes.
+        self._announced: dict[tuple[str, str], tuple[str, _Series]] = {}
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: WSGIServer | None = None
@@ -145,6 +148,9 @@ class GatewayMetrics:
 
     def _series(self, model: str, version: str) -> tuple[str, _Series]:
         """The label model name and series of one (model, version); unknown ones share a bounded series."""
+        found = self._announced.get((model, version))
+        if found is not None:
+            return found
         versions = self._versions.get(model)
         if versions is None:
             model, version = UNKNOWN_MODEL, ""
@@ -157,6 +163,8 @@ class GatewayMetrics:
                 series = self._children.get(key) or _Series()
                 self._children[key] = series
                 self._in_flight.setdefault(model, 0)
+        if version:  # an announced version: worth remembering
+            self._announced = {**self._announced, key: (model, series)}
         return model, series
 
     def snapshot(self) -> tuple[list[tuple[tuple[str, str], _Series]], list[tuple[str, int]]]:
@@ -193,6 +201,7 @@ class GatewayMetrics:
         with self._lock:
             # Copy-on-write, so readers on other threads never see a set being changed.
             self._versions[model] = self._versions.get(model, set()) | {version}
+            self._announced = {}
         for known in MODEL_STATES:
             self._state.labels(model, version, known).set(1 if known == state else 0)
 

@@ -134,10 +134,13 @@ class DirectScheduler:
         if deadline is not None and time.monotonic() >= deadline:
             self._release()
             raise expired(deadline)
-        size = input_elements(feeds) if self._inline is not None else 0
-        if self._inline is not None and self._inline.inline(size):
-            result, infer_ns = self._run_inline(feeds, outputs, rows, size)
-            return result, started - enqueued, (0, infer_ns, 0)
+        inline = self._inline
+        size = 0
+        if inline is not None:
+            size = input_elements(feeds)
+            if inline.inline(size):
+                result, infer_ns = self._run_inline(inline, feeds, outputs, rows, size)
+                return result, started - enqueued, (0, infer_ns, 0)
         ran: asyncio.Future[_Timed] = asyncio.get_running_loop().create_future()
         # The slot is freed in _ran, when the run has really ended, even if this caller was cancelled.
         self._pool.submit(self._timed_run, (feeds, outputs), self._ran, (ran, rows, size))
@@ -145,19 +148,20 @@ class DirectScheduler:
         return result, started - enqueued, (0, infer_ns, 0)
 
     def _run_inline(
-        self, feeds: Feeds, outputs: list[str] | None, rows: int, size: int
+        self, inline: InlineRuns, feeds: Feeds, outputs: list[str] | None, rows: int, size: int
     ) -> tuple[list[np.ndarray], int]:
         """Run on the loop's thread; the caller holds a slot, released here."""
-        assert self._inline is not None
+        start, cpu = time.perf_counter_ns(), time.thread_time_ns()
         try:
-            result, infer_ns, cpu_ns = self._timed_run(feeds, outputs)
+            result = self._run(feeds, outputs)
         except BridgewayError:
             raise
         except Exception as exc:
             raise copy_error(exc) from exc
         finally:
             self._release()
-        self._inline.ran(size, cpu_ns, inline=True)
+        infer_ns = time.perf_counter_ns() - start
+        inline.ran(size, time.thread_time_ns() - cpu, inline=True)
         self._on_run(rows, infer_ns)
         return result, infer_ns
 

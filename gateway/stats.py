@@ -14,19 +14,24 @@ __all__ = ["StatsRecorder"]
 
 
 class StatsRecorder:
-    """Mutable counters for one model version; ``snapshot`` freezes them into ``ModelStats``."""
+    """Mutable counters for one model version; ``snapshot`` freezes them into ``ModelStats``.
+
+    Every success adds one to the success, queue and compute counts alike, so one count serves them all.
+    """
 
     __slots__ = (
         "_batches",
-        "_fail",
-        "_infer",
-        "_input",
-        "_output",
-        "_queue",
-        "_success",
+        "_fail_count",
+        "_fail_ns",
+        "_infer_ns",
+        "_input_ns",
+        "_last_ns",
+        "_output_ns",
+        "_queue_ns",
+        "_success_count",
+        "_success_ns",
         "execution_count",
         "inference_count",
-        "last_inference_ms",
         "name",
         "version",
     )
@@ -34,36 +39,31 @@ class StatsRecorder:
     def __init__(self, name: str, version: str) -> None:
         self.name = name
         self.version = version
-        self.last_inference_ms = 0
         self.inference_count = 0
         self.execution_count = 0
-        # [count, total ns] pairs: lists, so the hot path adds in place without new objects
-        self._success = [0, 0]
-        self._fail = [0, 0]
-        self._queue = [0, 0]
-        self._input = [0, 0]
-        self._infer = [0, 0]
-        self._output = [0, 0]
-        self._batches: dict[int, list[int]] = {}
+        self._last_ns = 0  # wall clock of the last success, ns since the epoch
+        self._success_count = self._success_ns = self._queue_ns = 0
+        self._input_ns = self._infer_ns = self._output_ns = 0
+        self._fail_count = self._fail_ns = 0
+        self._batches: dict[int, list[int]] = {}  # rows -> [runs, infer ns]
+
+    @property
+    def last_inference_ms(self) -> int:
+        return self._last_ns // 1_000_000
 
     def request_succeeded(self, total_ns: int, queue_ns: int, compute: tuple[int, int, int]) -> None:
         """A request finished well. ``compute`` is its batch's (input, infer, output) nanoseconds."""
-        self._success[0] += 1
-        self._success[1] += total_ns
-        self._queue[0] += 1
-        self._queue[1] += queue_ns
-        input_ns, infer_ns, output_ns = compute
-        self._input[0] += 1
-        self._input[1] += input_ns
-        self._infer[0] += 1
-        self._infer[1] += infer_ns
-        self._output[0] += 1
-        self._output[1] += output_ns
-        self.last_inference_ms = int(time.time() * 1000)
+        self._success_count += 1
+        self._success_ns += total_ns
+        self._queue_ns += queue_ns
+        self._input_ns += compute[0]
+        self._infer_ns += compute[1]
+        self._output_ns += compute[2]
+        self._last_ns = time.time_ns()
 
     def request_failed(self, total_ns: int) -> None:
-        self._fail[0] += 1
-        self._fail[1] += total_ns
+        self._fail_count += 1
+        self._fail_ns += total_ns
 
     def batch_executed(self, rows: int, infer_ns: int) -> None:
         """One onnxruntime run over ``rows`` batch elements."""
@@ -76,17 +76,18 @@ class StatsRecorder:
         pair[1] += infer_ns
 
     def snapshot(self) -> ModelStats:
+        successes = self._success_count
         return ModelStats(
             name=self.name,
             version=self.version,
             last_inference_ms=self.last_inference_ms,
             inference_count=self.inference_count,
             execution_count=self.execution_count,
-            success=DurationStat(*self._success),
-            fail=DurationStat(*self._fail),
-            queue=DurationStat(*self._queue),
-            compute_input=DurationStat(*self._input),
-            compute_infer=DurationStat(*self._infer),
-            compute_output=DurationStat(*self._output),
+            success=DurationStat(successes, self._success_ns),
+            fail=DurationStat(self._fail_count, self._fail_ns),
+            queue=DurationStat(successes, self._queue_ns),
+            compute_input=DurationStat(successes, self._input_ns),
+            compute_infer=DurationStat(successes, self._infer_ns),
+            compute_output=DurationStat(successes, self._output_ns),
             batch_stats=tuple((n, DurationStat(*p)) for n, p in sorted(self._batches.items())),
         )

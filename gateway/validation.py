@@ -69,8 +69,10 @@ class RequestValidator:
         self._order = [spec.name for spec in inputs]
         self._output_types = {spec.name: spec.datatype for spec in outputs}
 
-    def output_datatype(self, name: str) -> str:
-        return self._output_types[name]
+    @property
+    def output_datatypes(self) -> dict[str, str]:
+        """Output name -> protocol datatype (do not change it)."""
+        return self._output_types
 
     def validate(self, request: InferRequest) -> ValidRequest:
         """Returns what the scheduler needs. Raises InvalidInput naming the input and the mismatch."""
@@ -91,7 +93,8 @@ class RequestValidator:
                 f"missing input '{spec.name}' (expected {spec.datatype} {format_shape(spec.shape)}); "
                 f"the model's inputs are {_names(self.inputs)}"
             )
-        return feeds, *self._batching(feeds), self._outputs(request.outputs)
+        rows, key = self._batching(feeds) if self.batched else (1, None)
+        return feeds, rows, key, self._outputs(request.outputs) if request.outputs else None
 
     def _check_tensor(self, check: _InputCheck, datatype: str, data: object) -> np.ndarray:
         spec = check.spec
@@ -119,8 +122,6 @@ class RequestValidator:
         return data
 
     def _batching(self, feeds: dict[str, np.ndarray]) -> tuple[int, Hashable | None]:
-        if not self.batched:
-            return 1, None
         first = feeds[self._order[0]].shape
         rows = first[0]
         if len(self._order) == 1:
@@ -133,9 +134,7 @@ class RequestValidator:
             key.append(shape[1:])
         return rows, tuple(key)
 
-    def _outputs(self, requested: list[str] | None) -> list[str] | None:
-        if not requested:
-            return None
+    def _outputs(self, requested: list[str]) -> list[str]:
         for name in requested:
             if name not in self._output_types:
                 raise InvalidInput(f"unknown output '{name}': the model's outputs are {_names(self.outputs)}")

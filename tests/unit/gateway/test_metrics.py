@@ -64,3 +64,15 @@ def test_two_instances_do_not_share_a_registry() -> None:
     first, second = GatewayMetrics(), GatewayMetrics()
     first.on_model_state("m", "1", "READY")
     assert value(second, "bridgeway_model_state", model="m", version="1", state="READY") is None
+
+
+def test_a_version_announced_after_earlier_requests_gets_its_own_series_from_then_on() -> None:
+    metrics = GatewayMetrics()
+    metrics.on_model_state("m", "1", "READY")
+    metrics.request_finished("m", "1", False, 0.0, 0.0, 0.001)  # remembered as m/1
+    metrics.request_finished("m", "2", False, 0.0, 0.0, 0.001)  # not announced: m, version ""
+    metrics.on_model_state("m", "2", "READY")
+    metrics.request_finished("m", "2", False, 0.0, 0.0, 0.001)
+    assert value(metrics, "bridgeway_requests_total", model="m", version="1", outcome="failure") == 1
+    assert value(metrics, "bridgeway_requests_total", model="m", version="", outcome="failure") == 1
+    assert value(metrics, "bridgeway_requests_total", model="m", version="2", outcome="failure") == 1
