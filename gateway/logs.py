@@ -2,7 +2,7 @@
 
 Every record's message becomes the ``event`` key; ``extra={...}`` keys become top-level keys, so a line such
 as ``{"event": "listening", "port": 8001, "metrics_port": 8002}`` can be found by a machine. The request id
-of the call being served (``request_id_var``, set by ``gateway.interceptors`` and the servicer) is added to
+of the call being served (``request_id_var``, set by ``gateway.call_scope`` and the servicer) is added to
 every line logged while serving it.
 """
 
