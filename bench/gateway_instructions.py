@@ -6,8 +6,9 @@ the request, servicer, core, encode, serialize; no network) under valgrind's cal
 for bench/bare_server.py's servicer on the same model, and prints instructions per request and the
 difference. The model always runs on the event loop's thread here (valgrind slows it past the inline limit,
 so that limit is lifted), as it does for small models under ``bridgeway serve``, and on one intra-op
-thread in both: under valgrind, how long onnxruntime's pool threads spin before they sleep varies from run
-to run by more than the whole difference being measured.
+thread in both, so that no pool thread adds to the count. Compare on breast-cancer: for the 3M-parameter
+MLP, onnxruntime's own cost per run differs between processes (1.13M instructions per batch-1 run in
+three processes, 2.24M in a fourth, same file and options), which swamps the gateway's part.
 
 ``python bench/gateway_instructions.py [--model breast-cancer|mlp-3m] [--batch 1] [--requests 300]``
 (needs ``valgrind`` on PATH).
