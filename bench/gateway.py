@@ -16,7 +16,7 @@ closed-loop callers spread over a few processes, a sample of results checked aga
 Models: the example breast-cancer MLP (30 features) and a ~3.2M-parameter MLP built here; batch 1, 64 and
 1024 with 1, 8 and 32 callers. Prints rows/s and p50/p99 per cell, the ratios and PASS/MISS per target
 (bench/gateway_report.py). The systems of one cell run back to back, so each ratio compares measurements
-taken seconds apart on a machine whose load may drift.
+taken seconds apart on a machine whose load may drift; every round starts fresh server processes.
 
     python bench/gateway.py [--rounds 3] [--seconds 1.5] [--quick] [--json OUT]
 """
@@ -72,8 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rounds",
         type=int,
         default=3,
-        help="measure each cell this many times, alternating the order of "
-        "the systems, and keep each system's median round (default 3)",
+        help="measure each cell this many times, alternating the order of the systems and starting "
+        "fresh server processes each round; keep each system's median round (default 3)",
     )
     parser.add_argument("--quick", action="store_true", help="batch 1 and 1024, 1 and 32 callers, one round")
     parser.add_argument("--batches", default="1,64,1024", help="comma-separated batch sizes")
@@ -136,39 +136,35 @@ def median_cell(cells: list[Cell]) -> Cell:
     return chosen
 
 
-def measure_cell(
-    local: InProcess, servers: dict[str, Any], pool: ClientPool, batch: int, callers: int, args: Any
-) -> list[Cell]:
-    """Every system on one (batch, callers) cell, ``--rounds`` times in alternating order."""
-    names = [ORT, *servers]
-    runs: dict[str, list[Cell]] = {name: [] for name in names}
-    for round_ in range(args.rounds):
-        for name in names if round_ % 2 == 0 else names[::-1]:
-            if name == ORT:
-                cell = local.measure(batch, callers, args.warmup, args.seconds)
-            else:
-                url, model = servers[name].url, local.model
-                cell = pool.measure(name, url, model, batch, callers, args.warmup, args.seconds)
-            runs[name].append(cell)
-    return [median_cell(runs[name]) for name in names]
-
-
 def run_model(model: BenchModel, root: Path, pool: ClientPool, args: argparse.Namespace) -> list[Cell]:
-    """Every (batch, callers) cell of one model, the systems of a cell back to back."""
-    cells = []
+    """Every (batch, callers) cell of one model, ``--rounds`` times, the systems of a cell back to back in
+    alternating order.
+
+    Every round starts fresh server processes: onnxruntime's cost per run of the same file with the same
+    options differs between processes (callgrind: 1.13M or 2.24M instructions per batch-1 run of mlp-3m), so
+    servers kept for every round would make a cell's ratio depend on which processes drew which.
+    """
     local = InProcess(model)
-    with running(_starters(model, root, args)) as servers:
-        for batch in args.batch_list:
-            for callers in args.caller_list:
-                row = measure_cell(local, servers, pool, batch, callers, args)
-                for cell in row:
+    grid = [(batch, callers) for batch in args.batch_list for callers in args.caller_list]
+    runs: dict[tuple[int, int], dict[str, list[Cell]]] = {key: {} for key in grid}
+    names: list[str] = []
+    for round_ in range(args.rounds):
+        with running(_starters(model, root, args)) as servers:
+            names = [ORT, *servers]
+            for batch, callers in grid:
+                for name in names if round_ % 2 == 0 else names[::-1]:
+                    if name == ORT:
+                        cell = local.measure(batch, callers, args.warmup, args.seconds)
+                    else:
+                        url = servers[name].url
+                        cell = pool.measure(name, url, model, batch, callers, args.warmup, args.seconds)
+                    runs[batch, callers].setdefault(name, []).append(cell)
                     _log(
-                        f"{model.name:14} batch {batch:5} x {callers:2} {cell.system:14} "
+                        f"round {round_ + 1} {model.name:14} batch {batch:5} x {callers:2} {name:14} "
                         f"{cell.rows_per_s:12,.0f} rows/s  p50 {cell.p50_ms:8.2f}  p99 {cell.p99_ms:8.2f} ms"
                         + (f"  {cell.problems}" if cell.problems else "")
                     )
-                cells += row
-    return cells
+    return [median_cell(runs[key][name]) for key in grid for name in names]
 
 
 def machine() -> dict[str, Any]:
