@@ -115,7 +115,7 @@ def _count(system: str, args: argparse.Namespace, out: Path) -> int:
     command += [sys.executable, __file__, "--worker", system, "--model", args.model]
     command += ["--batch", str(args.batch), "--requests", str(args.requests)]
     subprocess.run(command, check=True, capture_output=True)
-    dumps = [p for p in out.parent.glob(out.name + ".*")]  # --dump writes OUT.1; exit writes OUT
+    dumps = list(out.parent.glob(out.name + ".*"))  # --dump writes OUT.1; exit writes OUT
     totals = [int(m.group(1)) for p in dumps for m in [_TOTAL.search(p.read_text())] if m]
     if not totals:
         raise SystemExit(f"{system}: callgrind wrote no dump (is callgrind_control on PATH?)")

@@ -151,17 +151,15 @@ class DirectScheduler:
         self, inline: InlineRuns, feeds: Feeds, outputs: list[str] | None, rows: int, size: int
     ) -> tuple[list[np.ndarray], int]:
         """Run on the loop's thread; the caller holds a slot, released here."""
-        start, cpu = time.perf_counter_ns(), time.thread_time_ns()
         try:
-            result = self._run(feeds, outputs)
+            result, infer_ns, cpu_ns = self._timed_run(feeds, outputs)
         except BridgewayError:
             raise
         except Exception as exc:
             raise copy_error(exc) from exc
         finally:
             self._release()
-        infer_ns = time.perf_counter_ns() - start
-        inline.ran(size, time.thread_time_ns() - cpu, inline=True)
+        inline.ran(size, cpu_ns, inline=True)
         self._on_run(rows, infer_ns)
         return result, infer_ns
 
